@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+
+from gateway.app import create_app
+from gateway.config import Settings
+from kit import config, logs, telemetry
+
+
+def main() -> int:
+    if sys.argv[1:] not in ([], ["serve"]):
+        print("usage: python -m gateway [serve]", file=sys.stderr)
+        return 2
+    settings = config.load(Settings)
+    telemetry.configure("gateway")
+    logs.configure("gateway", settings.log_level, settings.log_format)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.grpc_grace_seconds),
+        loop="auto",
+        http="auto",
+    )
+    telemetry.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

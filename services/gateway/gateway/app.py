@@ -1,0 +1,91 @@
+"""The FastAPI application: create_app + lifespan. Resources are built here and passed down."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+from gateway import errors
+from gateway.clients import Clients
+from gateway.config import Settings
+from gateway.routes import health
+from kit import db
+from kit import context as callctx
+from kit.config import service_database_url
+
+log = logging.getLogger(__name__)
+
+
+def _redis_ping(url: str | None) -> tuple[Any, Callable[[], Awaitable[Any]] | None]:
+    if not url:
+        return None, None
+    import redis.asyncio as redis
+
+    client = redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+
+    async def ping() -> bool:
+        return bool(await client.ping())
+
+    return client, ping
+
+
+def create_app(settings: Settings, clients: Clients | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_clients = clients or Clients.connect(settings)
+        # The gateway's role may only connect: its pool exists for the database health check.
+        engine = db.create_engine(
+            service_database_url(settings, "gateway", settings.gateway_database_url),
+            pool_size=1,
+            max_overflow=1,
+            application_name="vellarys-gateway",
+        )
+        redis_client, redis_ping = _redis_ping(settings.redis_url)
+        app.state.clients = own_clients
+        app.state.redis = redis_client
+        app.state.mode = {"redis": "shared" if redis_client else "in-process"}
+        app.state.detailed_health = health.DetailedHealth(
+            health.build_checks(own_clients.channels, lambda: db.ping(engine), redis_ping),
+            timeout=settings.health_check_timeout,
+            cache_seconds=settings.health_cache_seconds,
+        )
+        log.info("gateway ready (redis: %s)", app.state.mode["redis"])
+        try:
+            yield
+        finally:
+            if clients is None:
+                await own_clients.close()
+            if redis_client is not None:
+                await redis_client.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Vellarys API",
+        version="0.1.0",
+        description="WhatsApp lead answering: provider webhooks and the dashboard REST API.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app)
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.request_id = rid[:64]
+        token = callctx.current.set(callctx.CallContext(request_id=request.state.request_id))
+        try:
+            response = await call_next(request)
+        finally:
+            callctx.current.reset(token)
+        response.headers["x-request-id"] = request.state.request_id
+        return response
+
+    app.include_router(health.router)
+    FastAPIInstrumentor.instrument_app(app, exclude_spans=["receive", "send"])
+    return app

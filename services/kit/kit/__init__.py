@@ -1,0 +1,1 @@
+"""Shared library of the Vellarys services: no business words live here."""

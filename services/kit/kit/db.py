@@ -1,0 +1,63 @@
+"""One async engine per process, one transaction per use case."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from kit.config import CommonSettings, service_database_url
+
+
+def create_engine(
+    url: str, *, pool_size: int, max_overflow: int, application_name: str
+) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        # A connection that died with a Postgres restart is replaced instead of failing a request.
+        pool_pre_ping=True,
+        pool_timeout=10,
+        connect_args={
+            "server_settings": {"application_name": application_name},
+            "timeout": 5,
+            "command_timeout": 30,
+        },
+    )
+
+
+def service_engine(settings: CommonSettings, service: str, override: str | None = None) -> AsyncEngine:
+    return create_engine(
+        service_database_url(settings, service, override),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        application_name=f"vellarys-{service}",
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def ping(engine: AsyncEngine, timeout: float = 2.0) -> bool:
+    """True when the database answers a trivial query within `timeout` seconds."""
+    import asyncio
+
+    async def _query() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(_query(), timeout)
+    except Exception:
+        return False
+    return True
+
+
+def pool_status(engine: AsyncEngine) -> dict[str, int]:
+    pool = engine.pool
+    return {
+        "size": int(getattr(pool, "size", lambda: 0)()),
+        "checked_out": int(getattr(pool, "checkedout", lambda: 0)()),
+        "overflow": int(getattr(pool, "overflow", lambda: 0)()),
+    }

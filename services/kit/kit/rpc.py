@@ -1,0 +1,204 @@
+"""grpc.aio servers and channels, built the same way in every service.
+
+Servers get the standard health service (NOT_SERVING until the readiness check passes, and again
+while draining), reflection, OpenTelemetry and the error/context interceptor. Channels put the call
+context into metadata and a deadline on every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
+
+from kit import context as callctx
+from kit.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+Readiness = Callable[[], Awaitable[bool]]
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Call context into a ContextVar; DomainError → its status; anything else → INTERNAL."""
+
+    async def intercept_service(
+        self, continuation: Callable[[Any], Awaitable[Any]], details: Any
+    ) -> Any:
+        handler = await continuation(details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner = handler.unary_unary
+        call_context = callctx.CallContext.from_metadata(details.invocation_metadata)
+        method = details.method
+
+        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            token = callctx.current.set(call_context)
+            try:
+                return await inner(request, context)
+            except DomainError as error:
+                await context.abort(error.code, error.message)
+            except (grpc.aio.AbortError, asyncio.CancelledError):
+                raise
+            except Exception:
+                log.exception("unhandled error in %s", method)
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            finally:
+                callctx.current.reset(token)
+
+        return grpc.unary_unary_rpc_method_handler(
+            unary,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+class ContextClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    """Forwards the current call context as metadata and bounds every call with a deadline."""
+
+    def __init__(self, deadline: float) -> None:
+        self._deadline = deadline
+
+    async def intercept_unary_unary(
+        self, continuation: Callable[..., Any], details: Any, request: Any
+    ) -> Any:
+        metadata = list(details.metadata or ())
+        present = {key for key, _ in metadata}
+        metadata.extend(p for p in callctx.get().metadata() if p[0] not in present)
+        new_details = grpc.aio.ClientCallDetails(
+            method=details.method,
+            timeout=details.timeout if details.timeout is not None else self._deadline,
+            metadata=metadata,
+            credentials=details.credentials,
+            wait_for_ready=details.wait_for_ready,
+        )
+        return await continuation(new_details, request)
+
+
+def make_channel(target: str, *, deadline: float = 5.0) -> grpc.aio.Channel:
+    interceptors: list[Any] = [ContextClientInterceptor(deadline), *aio_client_interceptors()]
+    return grpc.aio.insecure_channel(
+        target,
+        interceptors=interceptors,
+        options=[
+            ("grpc.keepalive_time_ms", 30_000),
+            ("grpc.keepalive_timeout_ms", 10_000),
+            ("grpc.enable_retries", 1),
+        ],
+    )
+
+
+class Server:
+    """A built, not yet started, gRPC server with its health servicer."""
+
+    def __init__(
+        self,
+        server: grpc.aio.Server,
+        port: int,
+        health_servicer: health.aio.HealthServicer,
+        service_names: Sequence[str],
+        readiness: Readiness | None,
+        readiness_interval: float,
+    ) -> None:
+        self.grpc = server
+        self.port = port
+        self.health = health_servicer
+        self._names = ["", *service_names]
+        self._readiness = readiness
+        self._interval = readiness_interval
+        self._watch: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.serving = False
+
+    async def _set(self, serving: bool) -> None:
+        if serving != self.serving:
+            log.info("health %s", "SERVING" if serving else "NOT_SERVING")
+        self.serving = serving
+        for name in self._names:
+            await self.health.set(name, SERVING if serving else NOT_SERVING)
+
+    async def _watch_readiness(self) -> None:
+        while not self._stopping:
+            try:
+                ready = True if self._readiness is None else await self._readiness()
+            except Exception:
+                log.exception("readiness check failed")
+                ready = False
+            if not self._stopping:
+                await self._set(ready)
+            await asyncio.sleep(self._interval)
+
+    async def start(self) -> None:
+        await self._set(False)
+        await self.grpc.start()
+        self._watch = asyncio.create_task(self._watch_readiness(), name="readiness")
+
+    async def stop(self, grace: float) -> None:
+        """NOT_SERVING first so balancers stop sending, then drain in-flight calls."""
+        self._stopping = True
+        if self._watch:
+            self._watch.cancel()
+        await self.health.enter_graceful_shutdown()
+        await self.grpc.stop(grace)
+
+
+def build_server(
+    register: Callable[[grpc.aio.Server], None],
+    service_names: Iterable[str],
+    *,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    readiness: Readiness | None = None,
+    readiness_interval: float = 2.0,
+    extra_interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+) -> Server:
+    names = list(service_names)
+    server = grpc.aio.server(
+        interceptors=[aio_server_interceptor(), ServiceInterceptor(), *extra_interceptors],
+        options=[("grpc.so_reuseport", 0)],
+    )
+    register(server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
+        server,
+    )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise RuntimeError(f"cannot listen on {host}:{port} (port in use?)")
+    return Server(server, bound, health_servicer, names, readiness, readiness_interval)
+
+
+async def serve_until_signalled(
+    server: Server, grace: float, on_stop: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """Run until SIGTERM/SIGINT, then go NOT_SERVING, drain for `grace` seconds and clean up."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    log.info("listening on port %d", server.port)
+    await stop.wait()
+    log.info("stopping: draining for up to %.0fs", grace)
+    await server.stop(grace)
+    if on_stop is not None:
+        await on_stop()
+    log.info("stopped")
+
+
+async def check_health(channel: grpc.aio.Channel, service: str = "", timeout: float = 2.0) -> str:
+    """The status name a server reports (SERVING, NOT_SERVING…), or raises grpc.aio.AioRpcError."""
+    stub = health_pb2_grpc.HealthStub(channel)
+    reply = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
+    return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))

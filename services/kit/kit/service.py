@@ -1,0 +1,69 @@
+"""The one entry point shape of every gRPC service: ``python -m <svc> [serve|migrate]``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+from kit import config, logs, migrate, telemetry
+from kit.config import CommonSettings
+
+S = TypeVar("S", bound=CommonSettings)
+log = logging.getLogger(__name__)
+
+
+def migrations_dir(package_file: str) -> Path:
+    """``services/<svc>/migrations``, next to the package directory."""
+    return Path(package_file).resolve().parent.parent / "migrations"
+
+
+def run(
+    service: str,
+    settings_cls: type[S],
+    serve: Callable[[S], Awaitable[None]],
+    package_file: str,
+    argv: list[str] | None = None,
+    commands: dict[str, Callable[[S], Awaitable[None]]] | None = None,
+) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    command = args[0] if args else "serve"
+    available = {"serve", "migrate", *(commands or {})}
+    if command not in available:
+        print(f"usage: python -m {service} [{'|'.join(sorted(available))}]", file=sys.stderr)
+        return 2
+    settings = config.load(settings_cls)
+    telemetry.configure(service)
+    logs.configure(service, settings.log_level, settings.log_format)
+    if command == "migrate":
+        url = config.service_database_url(settings, service, own_url(settings, service))
+        migrate.upgrade(migrations_dir(package_file), url, service)
+        log.info("migrated schema %s to head", service)
+        return 0
+    runner = serve if command == "serve" else (commands or {})[command]
+    install_uvloop()
+    try:
+        asyncio.run(runner(settings))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        telemetry.shutdown()
+    return 0
+
+
+def own_url(settings: CommonSettings, service: str) -> str | None:
+    """``<SERVICE>_DATABASE_URL``, when the operator gives the service's role URL explicitly."""
+    value = getattr(settings, f"{service}_database_url", None)
+    return str(value) if value else None
+
+
+def install_uvloop() -> None:
+    try:
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    except ImportError:  # uvloop is an optimisation, not a requirement
+        pass

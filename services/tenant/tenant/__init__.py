@@ -1,0 +1,1 @@
+"""The tenant context: tenants, niches, channels, users and roles, settings, catalog, audit."""
