@@ -12,7 +12,7 @@ import sys
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -83,15 +83,16 @@ class CommonSettings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
-    @model_validator(mode="after")
-    def _secret_key(self) -> CommonSettings:
-        if self.environment is Environment.PRODUCTION:
-            problem = secret_key_problem(self.secret_key)
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key(cls, value: str, info: ValidationInfo) -> str:
+        # A field validator (not a model one) so this line is reported alongside other problems.
+        if info.data.get("environment") is Environment.PRODUCTION:
+            problem = secret_key_problem(value)
             if problem:
-                raise ValueError(f"SECRET_KEY {problem} (required in production)")
-        elif not self.secret_key:
-            self.secret_key = DEV_SECRET_KEY
-        return self
+                raise ValueError(f"{problem} (a strong key is required in production)")
+            return value
+        return value or DEV_SECRET_KEY
 
     @property
     def is_production(self) -> bool:

@@ -11,6 +11,8 @@ import asyncio
 import logging
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -49,6 +51,7 @@ def _start_server(stack: ExitStack, workdir: Path) -> str:
 
     cluster = LocalCluster(workdir / "pg", throwaway=True)
     url = cluster.start()
+    stack.callback(shutil.rmtree, workdir, True)
     stack.callback(cluster.stop)
     return url
 
@@ -66,8 +69,10 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a Postgres server the tests may create databases in."""
     with ExitStack() as stack:
         given = os.environ.get("DATABASE_URL")
+        # Not under pytest's tmp_path: another pytest session resets those parents to 0700, and
+        # the postgres OS user (when we run as root) must be able to reach the data directory.
         yield config.normalise_database_url(given) if given else _start_server(
-            stack, tmp_path_factory.mktemp("postgres")
+            stack, Path(tempfile.mkdtemp(prefix="vellarys-test-pg-"))
         )
 
 
