@@ -9,7 +9,6 @@ class Settings(CommonSettings):
     gateway_host: str = "127.0.0.1"
     gateway_port: int = Field(default=DEFAULT_PORTS["gateway"], ge=0, le=65535)
     gateway_database_url: str | None = None
-    gateway_workers: int = Field(default=1, ge=1, le=64)
     # How long /api/health/detailed reuses its last answer, so probes can't hammer dependencies.
     health_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     health_check_timeout: float = Field(default=2.0, gt=0, le=30)

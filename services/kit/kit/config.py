@@ -21,7 +21,7 @@ DEFAULT_PORTS = {"gateway": 8000, "tenant": 50051, "conversation": 50052, "ai": 
 # Known-bad values people copy from examples; refused in production.
 WEAK_SECRETS = {"secret", "changeme", "change-me", "password", "dev", "development", "test"}
 MIN_SECRET_LENGTH = 32
-DEV_SECRET_KEY = "vellarys-development-only-secret-key-not-for-production"
+DEV_SECRET_KEY = "vellarys-development-only-secret-key-not-for-production"  # noqa: S105 (refused in production)
 
 
 class Environment(StrEnum):

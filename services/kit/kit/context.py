@@ -46,7 +46,11 @@ class CallContext:
         )
 
 
-current: ContextVar[CallContext] = ContextVar("vellarys_call_context", default=CallContext())
+# CallContext is frozen: sharing one default instance is safe.
+current: ContextVar[CallContext] = ContextVar(
+    "vellarys_call_context",
+    default=CallContext(),  # noqa: B039
+)
 
 
 def get() -> CallContext:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from kit import config, logs, migrate, telemetry
 from kit.config import CommonSettings
@@ -24,10 +24,10 @@ def migrations_dir(package_file: str) -> Path:
 def run(
     service: str,
     settings_cls: type[S],
-    serve: Callable[[S], Awaitable[None]],
+    serve: Callable[[S], Coroutine[Any, Any, None]],
     package_file: str,
     argv: list[str] | None = None,
-    commands: dict[str, Callable[[S], Awaitable[None]]] | None = None,
+    commands: dict[str, Callable[[S], Coroutine[Any, Any, None]]] | None = None,
 ) -> int:
     args = sys.argv[1:] if argv is None else argv
     command = args[0] if args else "serve"

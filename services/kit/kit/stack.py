@@ -121,7 +121,7 @@ def print_urls(settings: CommonSettings, env: dict[str, str]) -> None:
         f"health       {base}/api/health/detailed",
         *(f"{name:<12} grpc://{settings.service_addr(name)}" for name in config.SERVICES),
         f"postgres     {db.host}:{db.port}/{db.database}",
-        f"redis        {settings.redis_url and 'shared (REDIS_URL)' or 'none: in-process limits and caches'}",
+        f"redis        {'shared (REDIS_URL)' if settings.redis_url else 'none: in-process fallbacks'}",
     ]
     for line in lines:
         say(line)

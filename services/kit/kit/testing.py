@@ -12,10 +12,14 @@ import logging
 import os
 import secrets
 import shutil
+import socket
+import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -71,8 +75,10 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         given = os.environ.get("DATABASE_URL")
         # Not under pytest's tmp_path: another pytest session resets those parents to 0700, and
         # the postgres OS user (when we run as root) must be able to reach the data directory.
-        yield config.normalise_database_url(given) if given else _start_server(
-            stack, Path(tempfile.mkdtemp(prefix="vellarys-test-pg-"))
+        yield (
+            config.normalise_database_url(given)
+            if given
+            else _start_server(stack, Path(tempfile.mkdtemp(prefix="vellarys-test-pg-")))
         )
 
 
@@ -87,7 +93,7 @@ def database_url(postgres_server: str) -> Iterator[str]:
     asyncio.run(_admin(postgres_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def settings_for_tests(cls: type[config.S], database_url: str, **values: object) -> config.S:
+def settings_for_tests(cls: type[config.S], database_url: str, **values: Any) -> config.S:
     """Settings for tests: explicit values, never the developer's environment."""
     return cls(
         database_url=database_url,
@@ -115,8 +121,51 @@ def migrated(database_url: str) -> Callable[[str, str], str]:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> str | None:
-    return os.environ.get("REDIS_URL") or None
+def redis_url() -> Iterator[str | None]:
+    """``REDIS_URL``, else a throwaway redis-server on a free port when the binary exists, else None
+    (the product runs without Redis; tests of the shared mode then skip, saying why)."""
+    given = os.environ.get("REDIS_URL")
+    binary = shutil.which("redis-server")
+    if given or not binary:
+        yield given or None
+        return
+    port = _free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_port(port, proc)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def require_redis(redis_url: str | None) -> str:
+    if not redis_url:
+        pytest.skip("no REDIS_URL and no redis-server binary: shared (multi-replica) mode not testable")
+    return redis_url
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"redis-server exited with {proc.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"redis-server did not listen on {port} within {timeout}s")
 
 
 _exporter: InMemorySpanExporter | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -80,8 +81,7 @@ def build_checks(
     if redis_ping is not None:
         checks["redis"] = redis_ping
     for name in SERVICES:
-        channel = clients_channels[name]
-        checks[name] = lambda channel=channel: rpc.check_health(channel)
+        checks[name] = functools.partial(rpc.check_health, clients_channels[name])
     return checks
 
 

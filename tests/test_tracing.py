@@ -1,0 +1,78 @@
+"""One request to the gateway that calls services yields one trace with spans from each of them."""
+
+from __future__ import annotations
+
+import asyncio
+
+from opentelemetry.trace import SpanKind
+
+
+def edges(finished) -> set[tuple[str, str]]:
+    """(caller service, callee service) for every client span whose child is a server span."""
+    by_id = {s.context.span_id: s for s in finished}
+    found = set()
+    for span in finished:
+        if span.kind is SpanKind.SERVER and span.parent and span.parent.span_id in by_id:
+            client = by_id[span.parent.span_id]
+            if client.kind is SpanKind.CLIENT:
+                found.add((_service(client, by_id), span.attributes.get("rpc.service", span.name)))
+    return found
+
+
+def _service(span, by_id) -> str:
+    """The name of the HTTP/gRPC server span this span descends from."""
+    while span.parent and span.parent.span_id in by_id:
+        span = by_id[span.parent.span_id]
+    return "gateway" if "rpc.service" not in (span.attributes or {}) else span.attributes["rpc.service"]
+
+
+async def test_detailed_health_is_one_trace_across_every_service(gateway, servers, spans):
+    for _ in range(50):  # servers report SERVING once their first readiness check passed
+        if all(s.serving for s in servers.values()):
+            break
+        await asyncio.sleep(0.05)
+    response = await gateway.get("/api/health/detailed")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "ok"
+    assert {"database", "tenant", "conversation", "ai", "notify"} <= set(body["checks"])
+    assert all(c["latency_ms"] >= 0 for c in body["checks"].values())
+
+    finished = spans.get_finished_spans()
+    traces = {s.context.trace_id for s in finished}
+    assert len(traces) == 1, f"expected one trace, got {len(traces)}"
+    roots = [s for s in finished if s.parent is None]
+    assert len(roots) == 1 and roots[0].kind is SpanKind.SERVER  # the gateway's HTTP span
+    health_servers = [s for s in finished if s.kind is SpanKind.SERVER and s.parent is not None]
+    assert len(health_servers) == 4, [s.name for s in health_servers]
+    assert {(c, s) for c, s in edges(finished)} == {("gateway", "grpc.health.v1.Health")}
+
+
+async def test_create_tenant_trace_reaches_the_tenant_database(gateway, servers, spans):
+    from kit import rpc
+    from vellarys.tenant.v1 import tenant_pb2 as pb
+    from vellarys.tenant.v1 import tenant_pb2_grpc
+
+    channel = rpc.make_channel(f"127.0.0.1:{servers['tenant'].port}")
+    from opentelemetry import trace
+
+    tracer = trace.get_tracer("test")
+    with tracer.start_as_current_span("caller", kind=SpanKind.SERVER):
+        await tenant_pb2_grpc.TenantServiceStub(channel).CreateTenant(
+            pb.CreateTenantRequest(name="Trace", slug="trace-test", niche_id=1)
+        )
+    await channel.close()
+    finished = spans.get_finished_spans()
+    assert len({s.context.trace_id for s in finished}) == 1
+    server = next(s for s in finished if s.kind is SpanKind.SERVER and s.name.endswith("CreateTenant"))
+    by_id = {s.context.span_id: s for s in finished}
+
+    def descends_from_server(span) -> bool:
+        while span.parent and span.parent.span_id in by_id:
+            span = by_id[span.parent.span_id]
+            if span is server:
+                return True
+        return False
+
+    db_spans = [s for s in finished if s.kind is SpanKind.CLIENT and "db.system" in (s.attributes or {})]
+    assert db_spans and all(descends_from_server(s) for s in db_spans)
