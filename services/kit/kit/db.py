@@ -8,9 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from kit.config import CommonSettings, service_database_url
 
 
-def create_engine(
-    url: str, *, pool_size: int, max_overflow: int, application_name: str
-) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int, max_overflow: int, application_name: str) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=pool_size,

@@ -17,6 +17,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from kit import context as callctx
 from kit.errors import DomainError
@@ -31,9 +32,7 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Call context into a ContextVar; DomainError → its status; anything else → INTERNAL."""
 
-    async def intercept_service(
-        self, continuation: Callable[[Any], Awaitable[Any]], details: Any
-    ) -> Any:
+    async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]], details: Any) -> Any:
         handler = await continuation(details)
         if handler is None or handler.unary_unary is None:
             return handler
@@ -129,7 +128,9 @@ class Server:
     async def _watch_readiness(self) -> None:
         while not self._stopping:
             try:
-                ready = True if self._readiness is None else await self._readiness()
+                # A probe every few seconds is not an operation worth a trace of its own.
+                with suppress_instrumentation():
+                    ready = True if self._readiness is None else await self._readiness()
             except Exception:
                 log.exception("readiness check failed")
                 ready = False

@@ -47,8 +47,7 @@ def configure(service: str, *, processor: SpanProcessor | None = None) -> Tracer
 
 def _otlp_exporter() -> SpanExporter | None:
     if not (
-        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
     ):
         return None
     # OTLP over gRPC: the collector in deploy/ listens for it on 4317.

@@ -34,20 +34,32 @@ class TestLoad:
             monkeypatch, capsys, DATABASE_URL="mysql://x@y/z", DB_POOL_SIZE="lots", REDIS_URL="http://r"
         )
         assert len(lines) == 3
-        assert any(line.startswith("configuration error: DATABASE_URL must be a PostgreSQL URL") for line in lines)
+        assert any(
+            line.startswith("configuration error: DATABASE_URL must be a PostgreSQL URL") for line in lines
+        )
         assert any(line.startswith("configuration error: DB_POOL_SIZE") for line in lines)
         assert any("REDIS_URL must start with redis://" in line for line in lines)
 
     @pytest.mark.parametrize(
         ("secret", "problem"),
-        [("", "is missing"), ("short", "too short"), ("a" * 40, "low-entropy"),
-         (config.DEV_SECRET_KEY, "well-known")],
+        [
+            ("", "is missing"),
+            ("short", "too short"),
+            ("a" * 40, "low-entropy"),
+            (config.DEV_SECRET_KEY, "well-known"),
+        ],
     )
     def test_production_refuses_weak_secret_key(self, monkeypatch, capsys, secret, problem):
         lines = load_with(
-            monkeypatch, capsys, DATABASE_URL="postgresql://u@h/d", ENVIRONMENT="production", SECRET_KEY=secret
+            monkeypatch,
+            capsys,
+            DATABASE_URL="postgresql://u@h/d",
+            ENVIRONMENT="production",
+            SECRET_KEY=secret,
         )
-        assert len(lines) == 1 and lines[0].startswith("configuration error: SECRET_KEY") and problem in lines[0]
+        assert (
+            len(lines) == 1 and lines[0].startswith("configuration error: SECRET_KEY") and problem in lines[0]
+        )
 
     def test_development_accepts_missing_secret(self, monkeypatch):
         monkeypatch.setenv("DATABASE_URL", "postgres://u:p@h:5433/d")
@@ -69,7 +81,9 @@ class TestServiceDatabaseUrl:
 
     def test_explicit_override_wins(self):
         settings = CommonSettings(database_url="postgresql://admin@db/app")
-        assert config.service_database_url(settings, "ai", "postgres://me@x/y") == "postgresql+asyncpg://me@x/y"
+        assert (
+            config.service_database_url(settings, "ai", "postgres://me@x/y") == "postgresql+asyncpg://me@x/y"
+        )
 
 
 def test_service_refuses_to_start_with_bad_configuration():

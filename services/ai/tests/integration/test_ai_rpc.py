@@ -1,0 +1,132 @@
+"""GenerateReply through a real in-process gRPC server and a real Postgres."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import grpc
+import pytest
+
+import ai
+from ai.config import Settings
+from ai.server import build
+from kit import db, rpc
+from kit.dbadmin import asyncpg_dsn
+from kit.testing import settings_for_tests
+from vellarys.ai.v1 import ai_pb2 as pb
+from vellarys.ai.v1 import ai_pb2_grpc as pb_grpc
+
+
+@pytest.fixture(scope="module")
+async def stub(migrated, database_url) -> AsyncIterator[pb_grpc.AiServiceStub]:
+    url = migrated("ai", ai.__file__)
+    engine = db.create_engine(url, pool_size=2, max_overflow=2, application_name="test-ai")
+    server = build(settings_for_tests(Settings, database_url), engine, port=0)
+    await server.start()
+    channel = rpc.make_channel(f"127.0.0.1:{server.port}")
+    yield pb_grpc.AiServiceStub(channel)
+    await channel.close()
+    await server.stop(0)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def sql(database_url) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    yield conn
+    await conn.close()
+
+
+def request(tenant_id: str, lead_id: str, *texts: str, **fields: object) -> pb.GenerateReplyRequest:
+    history = [pb.HistoryMessage(role=pb.ROLE_LEAD, text=t) for t in texts]
+    return pb.GenerateReplyRequest(tenant_id=tenant_id, lead_id=lead_id, history=history, **fields)
+
+
+class TestGenerateReply:
+    async def test_reply_qualification_and_call_log(self, stub, sql):
+        tenant, lead = str(uuid.uuid4()), str(uuid.uuid4())
+        reply = await stub.GenerateReply(
+            request(
+                tenant, lead, "Oi, quero comprar um apartamento de 3 quartos até 800 mil", lead_name="Maria"
+            )
+        )
+        assert reply.text.startswith("Olá, Maria!")
+        assert (reply.outcome, reply.model, reply.handoff) == (pb.OUTCOME_OK, "offline", False)
+        profile = {f.name: f for f in reply.profile}
+        assert profile["budget"].value == "800000" and profile["budget"].evidence == "até 800 mil"
+        assert reply.score == 20 + 15 + 10 + 20
+        assert len(reply.score_reasons) == 4
+        rows = await sql.fetch(
+            "SELECT lead_id, model, prompt_tokens, completion_tokens, latency_ms, outcome"
+            " FROM ai.calls WHERE tenant_id = $1",
+            uuid.UUID(tenant),
+        )
+        assert len(rows) == 1
+        row = rows[0]
+        assert (str(row["lead_id"]), row["model"], row["outcome"]) == (lead, "offline", "ok")
+        assert (row["prompt_tokens"], row["completion_tokens"]) == (0, 0) and row["latency_ms"] >= 0
+
+    async def test_profile_round_trips_and_handoff(self, stub):
+        known = [pb.QualificationField(name="region", value="Batel", evidence="no Batel", confidence=0.6)]
+        history = [
+            pb.HistoryMessage(role=pb.ROLE_LEAD, text="quero alugar"),
+            pb.HistoryMessage(role=pb.ROLE_ASSISTANT, text="Que tipo de imóvel?"),
+            pb.HistoryMessage(role=pb.ROLE_LEAD, text="Quero falar com um corretor"),
+        ]
+        reply = await stub.GenerateReply(
+            pb.GenerateReplyRequest(
+                tenant_id=str(uuid.uuid4()), lead_id=str(uuid.uuid4()), history=history, profile=known
+            )
+        )
+        assert reply.handoff and "corretor" in reply.handoff_reason
+        assert {f.name: f.value for f in reply.profile} == {"purpose": "rent", "region": "Batel"}
+
+    async def test_every_call_is_logged(self, stub, sql):
+        tenant = str(uuid.uuid4())
+        await asyncio.gather(*(stub.GenerateReply(request(tenant, "", "oi")) for _ in range(5)))
+        assert (
+            await sql.fetchval("SELECT count(*) FROM ai.calls WHERE tenant_id = $1", uuid.UUID(tenant)) == 5
+        )
+
+    @pytest.mark.parametrize(
+        ("tenant_id", "lead_id", "field"),
+        [("", "", "tenant_id"), ("nope", "", "tenant_id"), (str(uuid.uuid4()), "42", "lead_id")],
+    )
+    async def test_invalid_ids(self, stub, tenant_id, lead_id, field):
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.GenerateReply(request(tenant_id, lead_id, "oi"))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert field in err.value.details()
+
+    async def test_history_without_role_is_invalid(self, stub, sql):
+        tenant = str(uuid.uuid4())
+        bad = pb.GenerateReplyRequest(tenant_id=tenant, history=[pb.HistoryMessage(text="oi")])
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.GenerateReply(bad)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "history[0].role" in err.value.details()
+        assert (
+            await sql.fetchval("SELECT count(*) FROM ai.calls WHERE tenant_id = $1", uuid.UUID(tenant)) == 0
+        )
+
+
+class TestHealth:
+    async def test_serving_when_database_answers(self, migrated, database_url):
+        engine = db.create_engine(
+            migrated("ai", ai.__file__), pool_size=1, max_overflow=0, application_name="t"
+        )
+        server = build(settings_for_tests(Settings, database_url), engine, port=0)
+        await server.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+                for _ in range(40):
+                    if await rpc.check_health(channel, "vellarys.ai.v1.AiService") == "SERVING":
+                        break
+                    await asyncio.sleep(0.05)
+                assert await rpc.check_health(channel, "vellarys.ai.v1.AiService") == "SERVING"
+        finally:
+            await server.stop(0)
+            await engine.dispose()

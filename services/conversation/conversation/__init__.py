@@ -1,0 +1,1 @@
+"""The conversation context: leads, conversations, messages, qualification, handoff and reply jobs."""

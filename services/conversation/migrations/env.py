@@ -1,0 +1,4 @@
+from conversation.models import Base
+from kit.migrate import run_env
+
+run_env(Base.metadata)

@@ -1,0 +1,1 @@
+"""The notify context: outbound WhatsApp deliveries and seller notifications."""
