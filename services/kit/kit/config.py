@@ -18,6 +18,8 @@ from sqlalchemy.engine import make_url
 
 SERVICES = ("tenant", "conversation", "ai", "notify")
 DEFAULT_PORTS = {"gateway": 8000, "tenant": 50051, "conversation": 50052, "ai": 50053, "notify": 50054}
+# Each gRPC service's Prometheus endpoint (the gateway serves /metrics on its own HTTP port).
+DEFAULT_METRICS_PORTS = {"tenant": 9101, "conversation": 9102, "ai": 9103, "notify": 9104}
 # Known-bad values people copy from examples; refused in production.
 WEAK_SECRETS = {"secret", "changeme", "change-me", "password", "dev", "development", "test"}
 MIN_SECRET_LENGTH = 32
@@ -54,6 +56,10 @@ class CommonSettings(BaseSettings):
     log_level: str = Field(default="INFO", pattern=r"(?i)^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     log_format: str = Field(default="json", pattern=r"^(json|text)$")
     sentry_dsn: str | None = None
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, description="overrides the per-service default; 0 turns it off"
+    )
     grpc_deadline_seconds: float = Field(default=5.0, gt=0, le=300)
     grpc_grace_seconds: float = Field(default=10.0, ge=0, le=300)
     tenant_addr: str = f"127.0.0.1:{DEFAULT_PORTS['tenant']}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from kit import metrics
 from kit.config import CommonSettings, service_database_url
 
 
@@ -25,12 +26,14 @@ def create_engine(url: str, *, pool_size: int, max_overflow: int, application_na
 
 
 def service_engine(settings: CommonSettings, service: str, override: str | None = None) -> AsyncEngine:
-    return create_engine(
+    engine = create_engine(
         service_database_url(settings, service, override),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         application_name=f"vellarys-{service}",
     )
+    metrics.watch_pool(service, engine)
+    return engine
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_serv
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from kit import context as callctx
+from kit import metrics
 from kit.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -39,20 +41,31 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         inner = handler.unary_unary
         call_context = callctx.CallContext.from_metadata(details.invocation_metadata)
         method = details.method
+        labels = metrics.split_method(method)
 
         async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
             token = callctx.current.set(call_context)
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
             try:
                 return await inner(request, context)
             except DomainError as error:
+                code = error.code
                 await context.abort(error.code, error.message)
-            except (grpc.aio.AbortError, asyncio.CancelledError):
+            except grpc.aio.AbortError:
+                code = context.code() or grpc.StatusCode.UNKNOWN
+                raise
+            except asyncio.CancelledError:
+                code = grpc.StatusCode.CANCELLED
                 raise
             except Exception:
+                code = grpc.StatusCode.INTERNAL
                 log.exception("unhandled error in %s", method)
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error")
             finally:
                 callctx.current.reset(token)
+                metrics.GRPC_SECONDS.labels(*labels).observe(time.perf_counter() - started)
+                metrics.GRPC_HANDLED.labels(*labels, code.name).inc()
 
         return grpc.unary_unary_rpc_method_handler(
             unary,

@@ -9,7 +9,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kit import config, logs, migrate, telemetry
+from kit import config, logs, metrics, migrate, telemetry
 from kit.config import CommonSettings
 
 S = TypeVar("S", bound=CommonSettings)
@@ -44,6 +44,11 @@ def run(
         log.info("migrated schema %s to head", service)
         return 0
     runner = serve if command == "serve" else (commands or {})[command]
+    if command == "serve":
+        port = settings.metrics_port
+        metrics.serve(
+            config.DEFAULT_METRICS_PORTS.get(service, 0) if port is None else port, settings.metrics_host
+        )
     install_uvloop()
     try:
         asyncio.run(runner(settings))
