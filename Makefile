@@ -7,12 +7,13 @@ STAMP := $(VENV)/.installed
 PACKAGES := protos services/kit services/tenant services/conversation services/ai services/notify services/gateway
 PROTO_FILES := $(shell find protos -name '*.proto')
 
-.PHONY: run test lint protos check-protos migrate bench backup restore clean-data help
+.PHONY: run test lint protos migrate backup restore clean-data help venv
 
 help:
 	@echo "make run    start the whole stack (Postgres, migrations, superadmin, five services)"
 	@echo "make test   lint, type-check and run every test"
-	@echo "make bench  benchmarks;  make protos  regenerate gRPC code;  make migrate  migrate only"
+	@echo "make protos  regenerate gRPC code;  make migrate  bootstrap + migrate + seed only"
+	@echo "make backup  dump the database;  make restore FILE=…  restore a dump"
 
 $(STAMP): requirements.lock $(addsuffix /pyproject.toml,$(PACKAGES))
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required"; exit 1; }
@@ -41,8 +42,12 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	$(VENV)/bin/pytest
 
-bench: $(STAMP)
-	$(PY) -m kit.stack bench
+backup: $(STAMP)
+	$(PY) -m kit.backup dump --dir backups
+
+restore: $(STAMP)
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=backups/vellarys-full-….dump"; exit 2; }
+	$(PY) -m kit.backup restore "$(FILE)"
 
 clean-data:
 	$(PY) -m kit.pgcluster stop --data-dir .data/pg || true
