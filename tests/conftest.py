@@ -25,7 +25,8 @@ async def servers(migrated, database_url) -> AsyncIterator[dict[str, Server]]:
         build = importlib.import_module(f"{name}.server").build
         engine = db.create_engine(url, pool_size=4, max_overflow=4, application_name=f"test-{name}")
         engines.append(engine)
-        server = build(settings_for_tests(settings_cls, database_url), engine, port=0)
+        extra = {"tenants_hard_limit": 100_000} if name == "tenant" else {}
+        server = build(settings_for_tests(settings_cls, database_url, **extra), engine, port=0)
         await server.start()
         running[name] = server
     yield running
@@ -33,6 +34,32 @@ async def servers(migrated, database_url) -> AsyncIterator[dict[str, Server]]:
         await server.stop(0)
     for engine in engines:
         await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+async def superadmin(migrated, database_url) -> tuple[str, str]:
+    """(email, password) of a superadmin seeded the way `python -m tenant seed` does it."""
+    import uuid
+
+    import tenant
+    from tenant.config import Settings as TenantSettings
+    from tenant.seed import bootstrap
+
+    email = f"root-{uuid.uuid4().hex[:8]}@vellarys.test"
+    settings = settings_for_tests(
+        TenantSettings,
+        database_url,
+        superadmin_email=email,
+        superadmin_tenant_slug=f"p-{uuid.uuid4().hex[:8]}",
+        tenants_hard_limit=100_000,
+    )
+    engine = db.create_engine(
+        migrated("tenant", tenant.__file__), pool_size=1, max_overflow=0, application_name="seed"
+    )
+    async with db.session_factory(engine).begin() as session:
+        _, password = await bootstrap(session, settings)
+    await engine.dispose()
+    return email, password
 
 
 @pytest.fixture(scope="module")

@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from gateway import errors
+from gateway.auth import PrincipalCache, Tokens
 from gateway.clients import Clients
 from gateway.config import Settings
-from gateway.routes import health
-from kit import db
+from gateway.routes import admin, audit, auth, health, users
 from kit import context as callctx
+from kit import db
 from kit.config import service_database_url
 
 log = logging.getLogger(__name__)
+
+# JSON bodies of these areas are small; larger ones are refused with 413 before they are read whole.
+SMALL_BODY_PREFIXES = ("/api/v1/auth", "/api/v1/admin", "/api/v1/users", "/api/v1/audit", "/api/v1/niches")
+SMALL_BODY_BYTES = 16 * 1024
+# Routers of the other dashboard areas, included when present in this build.
+OPTIONAL_ROUTERS = ("gateway.routes.settings", "gateway.routes.catalog")
 
 
 def _redis_ping(url: str | None) -> tuple[Any, Callable[[], Awaitable[Any]] | None]:
@@ -72,7 +80,19 @@ def create_app(settings: Settings, clients: Clients | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.tokens = Tokens(settings)
+    app.state.principals = PrincipalCache()
     errors.install(app)
+
+    @app.middleware("http")
+    async def body_limit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if request.url.path.startswith(SMALL_BODY_PREFIXES) and request.method in ("POST", "PUT", "PATCH"):
+            length = request.headers.get("content-length")
+            too_big = length is not None and (not length.isdigit() or int(length) > SMALL_BODY_BYTES)
+            if too_big or (length is None and len(await request.body()) > SMALL_BODY_BYTES):
+                message = f"request body larger than {SMALL_BODY_BYTES} bytes"
+                return errors.error_body(413, "payload_too_large", message, request)
+        return await call_next(request)
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -87,5 +107,20 @@ def create_app(settings: Settings, clients: Clients | None = None) -> FastAPI:
         return response
 
     app.include_router(health.router)
+    for router in (auth.router, admin.router, users.router, audit.router, *_optional_routers()):
+        app.include_router(router)
     FastAPIInstrumentor.instrument_app(app, exclude_spans=["receive", "send"])
     return app
+
+
+def _optional_routers() -> list[APIRouter]:
+    found = []
+    for name in OPTIONAL_ROUTERS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name != name:
+                raise
+            continue
+        found.append(module.router)
+    return found

@@ -105,6 +105,7 @@ def make_channel(target: str, *, deadline: float = 5.0) -> grpc.aio.Channel:
             ("grpc.keepalive_time_ms", 30_000),
             ("grpc.keepalive_timeout_ms", 10_000),
             ("grpc.enable_retries", 1),
+            ("grpc.max_send_message_length", 8 * 1024 * 1024),
         ],
     )
 
@@ -178,7 +179,8 @@ def build_server(
     names = list(service_names)
     server = grpc.aio.server(
         interceptors=[aio_server_interceptor(), ServiceInterceptor(), *extra_interceptors],
-        options=[("grpc.so_reuseport", 0)],
+        # CSV imports up to 5 MiB travel in one message: raise gRPC's 4 MiB default with margin.
+        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 8 * 1024 * 1024)],
     )
     register(server)
     health_servicer = health.aio.HealthServicer()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenant.models import Channel, Niche, Tenant
+from tenant.models import AuditEntry, Channel, LoginFailure, Niche, RefreshToken, Tenant, User
 
 
 class TenantRepository:
@@ -41,6 +42,16 @@ class TenantRepository:
     async def niche(self, niche_id: int) -> Niche | None:
         return await self.session.get(Niche, niche_id)
 
+    async def niches(self) -> list[Niche]:
+        return list((await self.session.execute(select(Niche).order_by(Niche.id))).scalars())
+
+    async def page(self, limit: int, offset: int) -> tuple[list[Tenant], int]:
+        query = select(Tenant).order_by(Tenant.created_at, Tenant.id).limit(limit).offset(offset)
+        return list((await self.session.execute(query)).scalars()), await self.count()
+
+    async def get_for_update(self, tenant_id: uuid.UUID) -> Tenant | None:
+        return await self.session.get(Tenant, tenant_id, with_for_update=True)
+
 
 class ChannelRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -55,3 +66,123 @@ class ChannelRepository:
     async def by_token_hash(self, token_hash: str) -> Channel | None:
         query = select(Channel).where(Channel.webhook_token_hash == token_hash, Channel.active.is_(True))
         return (await self.session.execute(query)).scalar_one_or_none()
+
+
+class UserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(
+        self, user_id: uuid.UUID, tenant_id: uuid.UUID | None, *, for_update: bool = False
+    ) -> User | None:
+        """`tenant_id` None only for the superadmin's and the login path's cross-tenant lookups."""
+        query = select(User).where(User.id == user_id)
+        if tenant_id is not None:
+            query = query.where(User.tenant_id == tenant_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def by_email(self, email: str) -> User | None:
+        query = select(User).where(func.lower(User.email) == email.lower())
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def add(self, user: User) -> bool:
+        """False when the email is taken (the lower(email) unique index decides)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(user)
+                await self.session.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    async def page(self, tenant_id: uuid.UUID, limit: int, offset: int) -> tuple[list[User], int]:
+        where = User.tenant_id == tenant_id
+        query = select(User).where(where).order_by(User.created_at, User.id).limit(limit).offset(offset)
+        total = (await self.session.execute(select(func.count()).select_from(User).where(where))).scalar_one()
+        return list((await self.session.execute(query)).scalars()), int(total)
+
+    async def lock_active_admins(self, tenant_id: uuid.UUID, roles: tuple[str, ...]) -> list[uuid.UUID]:
+        """Ids of the tenant's active admins, row-locked so two demotions can't both pass the rule."""
+        query = (
+            select(User.id)
+            .where(User.tenant_id == tenant_id, User.active.is_(True), User.role.in_(roles))
+            .with_for_update()
+        )
+        return list((await self.session.execute(query)).scalars())
+
+
+class RefreshTokenRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, token: RefreshToken) -> None:
+        self.session.add(token)
+        await self.session.flush()
+
+    async def by_hash(self, token_hash: str) -> RefreshToken | None:
+        query = select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def revoke_family(self, family_id: uuid.UUID, now: datetime) -> None:
+        await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+    async def revoke_user(self, tenant_id: uuid.UUID, user_id: uuid.UUID, now: datetime) -> None:
+        await self.session.execute(
+            update(RefreshToken)
+            .where(
+                RefreshToken.tenant_id == tenant_id,
+                RefreshToken.user_id == user_id,
+                RefreshToken.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
+
+
+class LoginFailureRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def recent(self, email: str, source_ip: str, since: datetime) -> tuple[int, datetime | None]:
+        """How many failures since `since`, and the oldest of them."""
+        query = select(func.count(), func.min(LoginFailure.created_at)).where(
+            LoginFailure.email == email, LoginFailure.source_ip == source_ip, LoginFailure.created_at >= since
+        )
+        count, oldest = (await self.session.execute(query)).one()
+        return int(count), oldest
+
+    async def add(self, email: str, source_ip: str) -> None:
+        self.session.add(LoginFailure(email=email, source_ip=source_ip))
+        await self.session.flush()
+
+    async def clear(self, email: str, source_ip: str, older_than: datetime) -> None:
+        """Forget this key's failures (after a success) and anyone's that left the window."""
+        await self.session.execute(
+            delete(LoginFailure).where(
+                ((LoginFailure.email == email) & (LoginFailure.source_ip == source_ip))
+                | (LoginFailure.created_at < older_than)
+            )
+        )
+
+
+class AuditRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, entry: AuditEntry) -> None:
+        self.session.add(entry)
+        await self.session.flush()
+
+    async def page(self, tenant_id: uuid.UUID | None, limit: int, before_id: int) -> list[AuditEntry]:
+        """Newest first; `tenant_id` None means every tenant (the superadmin's view)."""
+        query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+        if tenant_id is not None:
+            query = query.where(AuditEntry.tenant_id == tenant_id)
+        if before_id > 0:
+            query = query.where(AuditEntry.id < before_id)
+        return list((await self.session.execute(query)).scalars())

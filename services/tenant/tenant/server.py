@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from vellarys.tenant.v1 import tenant_pb2 as pb
-from vellarys.tenant.v1 import tenant_pb2_grpc as pb_grpc
 
 from kit import db, rpc
-from tenant import domain, service
+from tenant import authz, domain, service
+from tenant.codec import timestamp
 from tenant.config import Settings
-from tenant.models import Channel, Tenant
+from tenant.models import Channel, Niche, Tenant
+from tenant.rpc_identity import IdentityRpcs
+
+try:  # the settings & catalog RPCs, when that part of the service is present
+    from tenant.rpc_catalog import CatalogRpcs
+except ImportError:  # pragma: no cover
+
+    class CatalogRpcs:  # type: ignore[no-redef]
+        pass
+
+
+from vellarys.tenant.v1 import tenant_pb2 as pb
+from vellarys.tenant.v1 import tenant_pb2_grpc as pb_grpc
 
 PROVIDER_TO_PB = {
     "zapi": pb.PROVIDER_ZAPI,
@@ -23,13 +33,6 @@ PROVIDER_TO_PB = {
 }
 PB_TO_PROVIDER = {v: k for k, v in PROVIDER_TO_PB.items()}
 STATUS_TO_PB = {"active": pb.TENANT_STATUS_ACTIVE, "suspended": pb.TENANT_STATUS_SUSPENDED}
-
-
-def timestamp(value: datetime | None) -> Timestamp:
-    ts = Timestamp()
-    if value is not None:
-        ts.FromDatetime(value)
-    return ts
 
 
 def encode_tenant(tenant: Tenant) -> pb.Tenant:
@@ -61,8 +64,19 @@ def encode_channel(channel: Channel) -> pb.Channel:
     )
 
 
-def decode_limits(limits: pb.PlanLimits) -> domain.PlanLimits:
-    defaults = domain.PlanLimits()
+def encode_niche(niche: Niche) -> pb.Niche:
+    return pb.Niche(
+        id=niche.id,
+        slug=niche.slug,
+        name=niche.name,
+        prompt_template=niche.prompt_template,
+        qualification_fields_json=json.dumps(niche.qualification_fields, ensure_ascii=False),
+    )
+
+
+def decode_limits(limits: pb.PlanLimits, defaults: domain.PlanLimits | None = None) -> domain.PlanLimits:
+    """Zero fields take `defaults` (the plan's for a new tenant, the current values for an update)."""
+    defaults = defaults or domain.PlanLimits()
     return domain.PlanLimits(
         leads_per_day_soft=limits.leads_per_day_soft or defaults.leads_per_day_soft,
         leads_per_day_hard=limits.leads_per_day_hard or defaults.leads_per_day_hard,
@@ -71,7 +85,11 @@ def decode_limits(limits: pb.PlanLimits) -> domain.PlanLimits:
     )
 
 
-class TenantServicer(pb_grpc.TenantServiceServicer):
+def current_limits(tenant: Tenant) -> domain.PlanLimits:
+    return domain.PlanLimits(**{f: getattr(tenant, f) for f in service.LIMIT_FIELDS})
+
+
+class TenantServicer(IdentityRpcs, CatalogRpcs, pb_grpc.TenantServiceServicer):
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self.sessions = sessions
         self.settings = settings
@@ -79,8 +97,9 @@ class TenantServicer(pb_grpc.TenantServiceServicer):
     async def CreateTenant(
         self, request: pb.CreateTenantRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateTenantResponse:
+        authz.require({authz.SUPERADMIN})
         async with self.sessions.begin() as session:
-            tenant = await service.create_tenant(
+            tenant, warnings = await service.create_tenant(
                 session,
                 name=request.name,
                 slug=request.slug,
@@ -88,15 +107,79 @@ class TenantServicer(pb_grpc.TenantServiceServicer):
                 limits=decode_limits(request.limits),
                 soft_limit=self.settings.tenants_soft_limit,
                 hard_limit=self.settings.tenants_hard_limit,
+                source_ip=request.source_ip,
             )
-            return pb.CreateTenantResponse(tenant=encode_tenant(tenant))
+            return pb.CreateTenantResponse(tenant=encode_tenant(tenant), warnings=warnings)
 
     async def GetTenant(
         self, request: pb.GetTenantRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetTenantResponse:
+        authz.require(authz.ANY_USER, allow_system=True)
+        scope = authz.object_scope()
         async with self.sessions.begin() as session:
             tenant = await service.get_tenant(session, request.tenant_id)
+            if scope is not None and tenant.id != scope:
+                raise authz.OutOfScope()
             return pb.GetTenantResponse(tenant=encode_tenant(tenant))
+
+    async def ListTenants(
+        self, request: pb.ListTenantsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListTenantsResponse:
+        authz.require({authz.SUPERADMIN})
+        async with self.sessions.begin() as session:
+            tenants, total = await service.list_tenants(session, request.limit, request.offset)
+            return pb.ListTenantsResponse(tenants=[encode_tenant(t) for t in tenants], total=total)
+
+    async def UpdateTenant(
+        self, request: pb.UpdateTenantRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateTenantResponse:
+        authz.require({authz.SUPERADMIN})
+        async with self.sessions.begin() as session:
+            limits = None
+            if request.HasField("limits"):
+                current = await service.get_tenant(session, request.tenant_id)
+                limits = decode_limits(request.limits, current_limits(current))
+            changes = service.TenantChanges(
+                name=request.name if request.HasField("name") else None,
+                niche_id=request.niche_id if request.HasField("niche_id") else None,
+                limits=limits,
+            )
+            tenant = await service.update_tenant(
+                session, request.tenant_id, changes, source_ip=request.source_ip
+            )
+            return pb.UpdateTenantResponse(tenant=encode_tenant(tenant))
+
+    async def SuspendTenant(
+        self, request: pb.SuspendTenantRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SuspendTenantResponse:
+        ctx = authz.require({authz.SUPERADMIN})
+        async with self.sessions.begin() as session:
+            tenant = await service.set_tenant_status(
+                session,
+                request.tenant_id,
+                "suspended",
+                own_tenant=authz.parse(ctx.tenant_id),
+                source_ip=request.source_ip,
+            )
+            return pb.SuspendTenantResponse(tenant=encode_tenant(tenant))
+
+    async def ReactivateTenant(
+        self, request: pb.ReactivateTenantRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ReactivateTenantResponse:
+        authz.require({authz.SUPERADMIN})
+        async with self.sessions.begin() as session:
+            tenant = await service.set_tenant_status(
+                session, request.tenant_id, "active", own_tenant=None, source_ip=request.source_ip
+            )
+            return pb.ReactivateTenantResponse(tenant=encode_tenant(tenant))
+
+    async def ListNiches(
+        self, request: pb.ListNichesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListNichesResponse:
+        authz.require(authz.ANY_USER, allow_system=True)
+        async with self.sessions.begin() as session:
+            niches = await service.list_niches(session)
+            return pb.ListNichesResponse(niches=[encode_niche(n) for n in niches])
 
     async def ResolveChannel(
         self, request: pb.ResolveChannelRequest, context: grpc.aio.ServicerContext

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenant import domain, errors
-from tenant.models import Channel, Tenant
+from tenant import audit, domain, errors
+from tenant.models import Channel, Niche, Tenant
 from tenant.repository import ChannelRepository, TenantRepository
 
 log = logging.getLogger(__name__)
@@ -30,10 +31,10 @@ async def create_tenant(
     limits: domain.PlanLimits,
     soft_limit: int,
     hard_limit: int,
-) -> Tenant:
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise errors.InvalidArgument("name must have 1 to 200 characters")
+    source_ip: str = "",
+) -> tuple[Tenant, list[str]]:
+    """The new tenant and warnings (above the soft tenant limit: logged, audited, returned)."""
+    name = _check_name(name)
     if not domain.valid_slug(slug):
         raise errors.InvalidSlug(slug)
     problems = limits.problems()
@@ -58,8 +59,121 @@ async def create_tenant(
     )
     if not await tenants.add(tenant):
         raise errors.SlugTaken(slug)
+    details: dict[str, object] = {"name": name, "slug": slug, "niche_id": niche_id}
+    await audit.record(
+        session,
+        "tenant.create",
+        tenant_id=tenant.id,
+        target_type="tenant",
+        target_id=tenant.id,
+        details=details,
+        source_ip=source_ip,
+    )
+    warnings = []
     if count + 1 > soft_limit:
+        warnings.append(
+            f"{count + 1} tenants exceed the soft limit of {soft_limit} (hard limit {hard_limit})"
+        )
         log.warning("tenant count %d is above the soft limit of %d", count + 1, soft_limit)
+        await audit.record(
+            session,
+            "tenant.soft_limit_exceeded",
+            tenant_id=tenant.id,
+            target_type="tenant",
+            target_id=tenant.id,
+            details={"count": count + 1, "soft_limit": soft_limit},
+            source_ip=source_ip,
+        )
+    return tenant, warnings
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise errors.InvalidArgument("name must have 1 to 200 characters")
+    return name
+
+
+@dataclass(frozen=True)
+class TenantChanges:
+    name: str | None = None
+    niche_id: int | None = None
+    limits: domain.PlanLimits | None = None
+
+
+LIMIT_FIELDS = (
+    "leads_per_day_soft",
+    "leads_per_day_hard",
+    "messages_per_minute_soft",
+    "messages_per_minute_hard",
+)
+
+
+async def list_tenants(session: AsyncSession, limit: int, offset: int) -> tuple[list[Tenant], int]:
+    return await TenantRepository(session).page(max(1, min(limit or 50, 200)), max(offset, 0))
+
+
+async def list_niches(session: AsyncSession) -> list[Niche]:
+    return await TenantRepository(session).niches()
+
+
+async def update_tenant(
+    session: AsyncSession, tenant_id: str, changes: TenantChanges, *, source_ip: str = ""
+) -> Tenant:
+    tenants = TenantRepository(session)
+    tenant = await tenants.get_for_update(parse_id(tenant_id))
+    if tenant is None:
+        raise errors.TenantNotFound()
+    fields: dict[str, object] = {}
+    if changes.name is not None:
+        fields["name"] = _check_name(changes.name)
+    if changes.niche_id is not None:
+        if await tenants.niche(changes.niche_id) is None:
+            raise errors.UnknownNiche(changes.niche_id)
+        fields["niche_id"] = changes.niche_id
+    if changes.limits is not None:
+        problems = changes.limits.problems()
+        if problems:
+            raise errors.InvalidArgument("; ".join(problems))
+        fields.update({f: getattr(changes.limits, f) for f in LIMIT_FIELDS})
+    diff = {k: v for k, v in fields.items() if getattr(tenant, k) != v}
+    for key, value in diff.items():
+        setattr(tenant, key, value)
+    if diff:
+        await session.flush()
+        await audit.record(
+            session,
+            "tenant.update",
+            tenant_id=tenant.id,
+            target_type="tenant",
+            target_id=tenant.id,
+            details=diff,
+            source_ip=source_ip,
+        )
+    return tenant
+
+
+async def set_tenant_status(
+    session: AsyncSession, tenant_id: str, status: str, *, own_tenant: uuid.UUID | None, source_ip: str = ""
+) -> Tenant:
+    """Suspend or reactivate. Suspension takes effect at the gateway's next principal check."""
+    tenant = await TenantRepository(session).get_for_update(parse_id(tenant_id))
+    if tenant is None:
+        raise errors.TenantNotFound()
+    if status == "suspended" and tenant.id == own_tenant:
+        raise errors.OwnTenant()
+    if tenant.status != status:
+        tenant.status = status
+        await session.flush()
+        action = "tenant.suspend" if status == "suspended" else "tenant.reactivate"
+        await audit.record(
+            session,
+            action,
+            tenant_id=tenant.id,
+            target_type="tenant",
+            target_id=tenant.id,
+            source_ip=source_ip,
+        )
     return tenant
 
 

@@ -50,6 +50,191 @@ class TenantServiceStub:
                 request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ResolveChannelRequest.SerializeToString,
                 response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ResolveChannelResponse.FromString,
                 _registered_method=True)
+        self.ListChannels = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/ListChannels',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListChannelsRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListChannelsResponse.FromString,
+                _registered_method=True)
+        self.CreateChannel = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/CreateChannel',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.CreateChannelRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.CreateChannelResponse.FromString,
+                _registered_method=True)
+        self.GetChannel = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/GetChannel',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetChannelRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetChannelResponse.FromString,
+                _registered_method=True)
+        self.UpdateChannel = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/UpdateChannel',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateChannelRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateChannelResponse.FromString,
+                _registered_method=True)
+        self.DeleteChannel = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/DeleteChannel',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DeleteChannelRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DeleteChannelResponse.FromString,
+                _registered_method=True)
+        self.RotateChannelToken = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/RotateChannelToken',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.RotateChannelTokenRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.RotateChannelTokenResponse.FromString,
+                _registered_method=True)
+        self.GetChannelCredentials = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/GetChannelCredentials',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetChannelCredentialsRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetChannelCredentialsResponse.FromString,
+                _registered_method=True)
+        self.GetAiSettings = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/GetAiSettings',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetAiSettingsRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetAiSettingsResponse.FromString,
+                _registered_method=True)
+        self.UpdateAiSettings = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/UpdateAiSettings',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateAiSettingsRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateAiSettingsResponse.FromString,
+                _registered_method=True)
+        self.ListAiSettingsVersions = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/ListAiSettingsVersions',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAiSettingsVersionsRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAiSettingsVersionsResponse.FromString,
+                _registered_method=True)
+        self.GetAiSettingsVersion = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/GetAiSettingsVersion',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetAiSettingsVersionRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetAiSettingsVersionResponse.FromString,
+                _registered_method=True)
+        self.DiffAiSettings = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/DiffAiSettings',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DiffAiSettingsRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DiffAiSettingsResponse.FromString,
+                _registered_method=True)
+        self.RollbackAiSettings = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/RollbackAiSettings',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.RollbackAiSettingsRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.RollbackAiSettingsResponse.FromString,
+                _registered_method=True)
+        self.CreateProduct = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/CreateProduct',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.CreateProductRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.CreateProductResponse.FromString,
+                _registered_method=True)
+        self.GetProduct = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/GetProduct',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetProductRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetProductResponse.FromString,
+                _registered_method=True)
+        self.ListProducts = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/ListProducts',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListProductsRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListProductsResponse.FromString,
+                _registered_method=True)
+        self.UpdateProduct = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/UpdateProduct',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateProductRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateProductResponse.FromString,
+                _registered_method=True)
+        self.DeleteProduct = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/DeleteProduct',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DeleteProductRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DeleteProductResponse.FromString,
+                _registered_method=True)
+        self.ImportProducts = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/ImportProducts',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ImportProductsRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ImportProductsResponse.FromString,
+                _registered_method=True)
+        self.SearchProducts = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/SearchProducts',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.SearchProductsRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.SearchProductsResponse.FromString,
+                _registered_method=True)
+        self.MatchProducts = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/MatchProducts',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.MatchProductsRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.MatchProductsResponse.FromString,
+                _registered_method=True)
+        self.ListTenants = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/ListTenants',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListTenantsRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListTenantsResponse.FromString,
+                _registered_method=True)
+        self.UpdateTenant = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/UpdateTenant',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateTenantRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateTenantResponse.FromString,
+                _registered_method=True)
+        self.SuspendTenant = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/SuspendTenant',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.SuspendTenantRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.SuspendTenantResponse.FromString,
+                _registered_method=True)
+        self.ReactivateTenant = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/ReactivateTenant',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ReactivateTenantRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ReactivateTenantResponse.FromString,
+                _registered_method=True)
+        self.ListNiches = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/ListNiches',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListNichesRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListNichesResponse.FromString,
+                _registered_method=True)
+        self.Login = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/Login',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.LoginRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.LoginResponse.FromString,
+                _registered_method=True)
+        self.Refresh = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/Refresh',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.RefreshRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.RefreshResponse.FromString,
+                _registered_method=True)
+        self.Logout = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/Logout',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.LogoutRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.LogoutResponse.FromString,
+                _registered_method=True)
+        self.GetPrincipal = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/GetPrincipal',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetPrincipalRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetPrincipalResponse.FromString,
+                _registered_method=True)
+        self.CreateUser = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/CreateUser',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.CreateUserRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.CreateUserResponse.FromString,
+                _registered_method=True)
+        self.ListUsers = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/ListUsers',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListUsersRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListUsersResponse.FromString,
+                _registered_method=True)
+        self.GetUser = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/GetUser',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetUserRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetUserResponse.FromString,
+                _registered_method=True)
+        self.UpdateUser = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/UpdateUser',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateUserRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateUserResponse.FromString,
+                _registered_method=True)
+        self.DeactivateUser = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/DeactivateUser',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DeactivateUserRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DeactivateUserResponse.FromString,
+                _registered_method=True)
+        self.ResetPassword = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/ResetPassword',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ResetPasswordRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ResetPasswordResponse.FromString,
+                _registered_method=True)
+        self.ListAudit = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/ListAudit',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAuditRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAuditResponse.FromString,
+                _registered_method=True)
 
 
 class TenantServiceServicer:
@@ -76,6 +261,240 @@ class TenantServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListChannels(self, request, context):
+        """--- settings & catalog ---
+        Every call below carries the call context (kit.context): admins act on their own tenant,
+        the superadmin on any tenant it names in `tenant_id`; another tenant's object is NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateChannel(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetChannel(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateChannel(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteChannel(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateChannelToken(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetChannelCredentials(self, request, context):
+        """Internal (notify): the decrypted secrets. Only callable with role "service" in the call context.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAiSettings(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateAiSettings(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAiSettingsVersions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAiSettingsVersion(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DiffAiSettings(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RollbackAiSettings(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateProduct(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetProduct(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListProducts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateProduct(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteProduct(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportProducts(self, request, context):
+        """CSV upsert by code; files over 5 MiB are RESOURCE_EXHAUSTED, unreadable files INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SearchProducts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MatchProducts(self, request, context):
+        """Which products a message mentions, by listing code or trigger keyword.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTenants(self, request, context):
+        """--- identity & administration ---
+        Superadmin only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateTenant(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SuspendTenant(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReactivateTenant(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListNiches(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Login(self, request, context):
+        """Called by the gateway before a user is known. Access tokens are minted by the gateway;
+        refresh tokens live here (only their hash is stored).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Refresh(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Logout(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPrincipal(self, request, context):
+        """UNAUTHENTICATED unless the user is active, its tenant active and token_version current.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateUser(self, request, context):
+        """Admins on their own tenant, the superadmin on any.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListUsers(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUser(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateUser(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeactivateUser(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetPassword(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAudit(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TenantServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -93,6 +512,191 @@ def add_TenantServiceServicer_to_server(servicer, server):
                     servicer.ResolveChannel,
                     request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ResolveChannelRequest.FromString,
                     response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ResolveChannelResponse.SerializeToString,
+            ),
+            'ListChannels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListChannels,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListChannelsRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListChannelsResponse.SerializeToString,
+            ),
+            'CreateChannel': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateChannel,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.CreateChannelRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.CreateChannelResponse.SerializeToString,
+            ),
+            'GetChannel': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetChannel,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetChannelRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetChannelResponse.SerializeToString,
+            ),
+            'UpdateChannel': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateChannel,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateChannelRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateChannelResponse.SerializeToString,
+            ),
+            'DeleteChannel': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteChannel,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DeleteChannelRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DeleteChannelResponse.SerializeToString,
+            ),
+            'RotateChannelToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateChannelToken,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.RotateChannelTokenRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.RotateChannelTokenResponse.SerializeToString,
+            ),
+            'GetChannelCredentials': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetChannelCredentials,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetChannelCredentialsRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetChannelCredentialsResponse.SerializeToString,
+            ),
+            'GetAiSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAiSettings,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetAiSettingsRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetAiSettingsResponse.SerializeToString,
+            ),
+            'UpdateAiSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateAiSettings,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateAiSettingsRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateAiSettingsResponse.SerializeToString,
+            ),
+            'ListAiSettingsVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAiSettingsVersions,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAiSettingsVersionsRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAiSettingsVersionsResponse.SerializeToString,
+            ),
+            'GetAiSettingsVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAiSettingsVersion,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetAiSettingsVersionRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetAiSettingsVersionResponse.SerializeToString,
+            ),
+            'DiffAiSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiffAiSettings,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DiffAiSettingsRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DiffAiSettingsResponse.SerializeToString,
+            ),
+            'RollbackAiSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollbackAiSettings,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.RollbackAiSettingsRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.RollbackAiSettingsResponse.SerializeToString,
+            ),
+            'CreateProduct': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateProduct,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.CreateProductRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.CreateProductResponse.SerializeToString,
+            ),
+            'GetProduct': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetProduct,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetProductRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetProductResponse.SerializeToString,
+            ),
+            'ListProducts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListProducts,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListProductsRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListProductsResponse.SerializeToString,
+            ),
+            'UpdateProduct': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateProduct,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateProductRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateProductResponse.SerializeToString,
+            ),
+            'DeleteProduct': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteProduct,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DeleteProductRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DeleteProductResponse.SerializeToString,
+            ),
+            'ImportProducts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportProducts,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ImportProductsRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ImportProductsResponse.SerializeToString,
+            ),
+            'SearchProducts': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchProducts,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.SearchProductsRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.SearchProductsResponse.SerializeToString,
+            ),
+            'MatchProducts': grpc.unary_unary_rpc_method_handler(
+                    servicer.MatchProducts,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.MatchProductsRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.MatchProductsResponse.SerializeToString,
+            ),
+            'ListTenants': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTenants,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListTenantsRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListTenantsResponse.SerializeToString,
+            ),
+            'UpdateTenant': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTenant,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateTenantRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateTenantResponse.SerializeToString,
+            ),
+            'SuspendTenant': grpc.unary_unary_rpc_method_handler(
+                    servicer.SuspendTenant,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.SuspendTenantRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.SuspendTenantResponse.SerializeToString,
+            ),
+            'ReactivateTenant': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReactivateTenant,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ReactivateTenantRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ReactivateTenantResponse.SerializeToString,
+            ),
+            'ListNiches': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNiches,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListNichesRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListNichesResponse.SerializeToString,
+            ),
+            'Login': grpc.unary_unary_rpc_method_handler(
+                    servicer.Login,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.LoginRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.LoginResponse.SerializeToString,
+            ),
+            'Refresh': grpc.unary_unary_rpc_method_handler(
+                    servicer.Refresh,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.RefreshRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.RefreshResponse.SerializeToString,
+            ),
+            'Logout': grpc.unary_unary_rpc_method_handler(
+                    servicer.Logout,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.LogoutRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.LogoutResponse.SerializeToString,
+            ),
+            'GetPrincipal': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPrincipal,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetPrincipalRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetPrincipalResponse.SerializeToString,
+            ),
+            'CreateUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateUser,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.CreateUserRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.CreateUserResponse.SerializeToString,
+            ),
+            'ListUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUsers,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListUsersRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListUsersResponse.SerializeToString,
+            ),
+            'GetUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUser,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetUserRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetUserResponse.SerializeToString,
+            ),
+            'UpdateUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateUser,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateUserRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateUserResponse.SerializeToString,
+            ),
+            'DeactivateUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeactivateUser,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DeactivateUserRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DeactivateUserResponse.SerializeToString,
+            ),
+            'ResetPassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetPassword,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ResetPasswordRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ResetPasswordResponse.SerializeToString,
+            ),
+            'ListAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAudit,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAuditRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAuditResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -177,6 +781,1005 @@ class TenantService:
             '/vellarys.tenant.v1.TenantService/ResolveChannel',
             vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ResolveChannelRequest.SerializeToString,
             vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ResolveChannelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListChannels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/ListChannels',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListChannelsRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListChannelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateChannel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/CreateChannel',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.CreateChannelRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.CreateChannelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetChannel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/GetChannel',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetChannelRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetChannelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateChannel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/UpdateChannel',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateChannelRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateChannelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteChannel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/DeleteChannel',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DeleteChannelRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DeleteChannelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateChannelToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/RotateChannelToken',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.RotateChannelTokenRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.RotateChannelTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetChannelCredentials(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/GetChannelCredentials',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetChannelCredentialsRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetChannelCredentialsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAiSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/GetAiSettings',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetAiSettingsRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetAiSettingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateAiSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/UpdateAiSettings',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateAiSettingsRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateAiSettingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAiSettingsVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/ListAiSettingsVersions',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAiSettingsVersionsRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAiSettingsVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAiSettingsVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/GetAiSettingsVersion',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetAiSettingsVersionRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetAiSettingsVersionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiffAiSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/DiffAiSettings',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DiffAiSettingsRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DiffAiSettingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollbackAiSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/RollbackAiSettings',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.RollbackAiSettingsRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.RollbackAiSettingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateProduct(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/CreateProduct',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.CreateProductRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.CreateProductResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetProduct(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/GetProduct',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetProductRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetProductResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListProducts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/ListProducts',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListProductsRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListProductsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateProduct(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/UpdateProduct',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateProductRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateProductResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteProduct(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/DeleteProduct',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DeleteProductRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DeleteProductResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportProducts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/ImportProducts',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ImportProductsRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ImportProductsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchProducts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/SearchProducts',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.SearchProductsRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.SearchProductsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MatchProducts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/MatchProducts',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.MatchProductsRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.MatchProductsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTenants(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/ListTenants',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListTenantsRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListTenantsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTenant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/UpdateTenant',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateTenantRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateTenantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SuspendTenant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/SuspendTenant',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.SuspendTenantRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.SuspendTenantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReactivateTenant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/ReactivateTenant',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ReactivateTenantRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ReactivateTenantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNiches(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/ListNiches',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListNichesRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListNichesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Login(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/Login',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.LoginRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.LoginResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Refresh(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/Refresh',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.RefreshRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.RefreshResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Logout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/Logout',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.LogoutRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.LogoutResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPrincipal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/GetPrincipal',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetPrincipalRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetPrincipalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/CreateUser',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.CreateUserRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.CreateUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/ListUsers',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListUsersRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListUsersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/GetUser',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetUserRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/UpdateUser',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateUserRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.UpdateUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeactivateUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/DeactivateUser',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DeactivateUserRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.DeactivateUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetPassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/ResetPassword',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ResetPasswordRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ResetPasswordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/ListAudit',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAuditRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAuditResponse.FromString,
             options,
             channel_credentials,
             insecure,

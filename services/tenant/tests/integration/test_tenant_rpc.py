@@ -9,15 +9,16 @@ from collections.abc import AsyncIterator
 import asyncpg
 import grpc
 import pytest
-from vellarys.tenant.v1 import tenant_pb2 as pb
-from vellarys.tenant.v1 import tenant_pb2_grpc as pb_grpc
 
 import tenant
 from kit import db, rpc
+from kit.context import CallContext
 from kit.dbadmin import asyncpg_dsn
 from kit.testing import settings_for_tests
 from tenant.config import Settings
 from tenant.server import build
+from vellarys.tenant.v1 import tenant_pb2 as pb
+from vellarys.tenant.v1 import tenant_pb2_grpc as pb_grpc
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +35,19 @@ async def stub(migrated, database_url) -> AsyncIterator[pb_grpc.TenantServiceStu
     await engine.dispose()
 
 
+# Creating tenants is the superadmin's; the tenant service re-checks the forwarded role.
+SUPER = CallContext(tenant_id=str(uuid.uuid4()), actor_id=str(uuid.uuid4()), role="superadmin").metadata()
+
+
 def slug() -> str:
     return f"imob-{uuid.uuid4().hex[:10]}"
 
 
 class TestCreateTenant:
     async def test_creates_with_runbook_defaults(self, stub):
-        reply = await stub.CreateTenant(pb.CreateTenantRequest(name="Imobiliária XYZ", slug=slug(), niche_id=1))
+        reply = await stub.CreateTenant(
+            pb.CreateTenantRequest(name="Imobiliária XYZ", slug=slug(), niche_id=1), metadata=SUPER
+        )
         t = reply.tenant
         assert uuid.UUID(t.id)
         assert t.name == "Imobiliária XYZ"
@@ -50,29 +57,33 @@ class TestCreateTenant:
 
     async def test_duplicate_slug_is_already_exists(self, stub):
         s = slug()
-        await stub.CreateTenant(pb.CreateTenantRequest(name="A", slug=s, niche_id=1))
+        await stub.CreateTenant(pb.CreateTenantRequest(name="A", slug=s, niche_id=1), metadata=SUPER)
         with pytest.raises(grpc.aio.AioRpcError) as err:
-            await stub.CreateTenant(pb.CreateTenantRequest(name="B", slug=s, niche_id=1))
+            await stub.CreateTenant(pb.CreateTenantRequest(name="B", slug=s, niche_id=1), metadata=SUPER)
         assert err.value.code() == grpc.StatusCode.ALREADY_EXISTS
         assert s in err.value.details()
 
     @pytest.mark.parametrize("bad", ["Imob", "-imob", "imob-", "im--ob", "imob_xyz", "", "a" * 64])
     async def test_invalid_slug_is_invalid_argument(self, stub, bad):
         with pytest.raises(grpc.aio.AioRpcError) as err:
-            await stub.CreateTenant(pb.CreateTenantRequest(name="A", slug=bad, niche_id=1))
+            await stub.CreateTenant(pb.CreateTenantRequest(name="A", slug=bad, niche_id=1), metadata=SUPER)
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "slug" in err.value.details()
 
     async def test_unknown_niche(self, stub):
         with pytest.raises(grpc.aio.AioRpcError) as err:
-            await stub.CreateTenant(pb.CreateTenantRequest(name="A", slug=slug(), niche_id=999))
+            await stub.CreateTenant(
+                pb.CreateTenantRequest(name="A", slug=slug(), niche_id=999), metadata=SUPER
+            )
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "niche_id 999" in err.value.details()
 
 
 class TestGetTenant:
     async def test_round_trip(self, stub):
-        created = (await stub.CreateTenant(pb.CreateTenantRequest(name="X", slug=slug(), niche_id=2))).tenant
+        created = (
+            await stub.CreateTenant(pb.CreateTenantRequest(name="X", slug=slug(), niche_id=2), metadata=SUPER)
+        ).tenant
         got = (await stub.GetTenant(pb.GetTenantRequest(tenant_id=created.id))).tenant
         assert got == created
 
@@ -103,7 +114,9 @@ class TestResolveChannel:
             await conn.close()
 
     async def test_by_external_id_and_by_token(self, stub, database_url):
-        t = (await stub.CreateTenant(pb.CreateTenantRequest(name="X", slug=slug(), niche_id=1))).tenant
+        t = (
+            await stub.CreateTenant(pb.CreateTenantRequest(name="X", slug=slug(), niche_id=1), metadata=SUPER)
+        ).tenant
         instance, token = uuid.uuid4().hex, uuid.uuid4().hex
         await self._channel(database_url, t.id, "zapi", instance, token)
         by_id = await stub.ResolveChannel(
@@ -116,7 +129,9 @@ class TestResolveChannel:
         assert by_token.channel.id == by_id.channel.id
 
     async def test_wrong_provider_or_token_is_not_found(self, stub, database_url):
-        t = (await stub.CreateTenant(pb.CreateTenantRequest(name="X", slug=slug(), niche_id=1))).tenant
+        t = (
+            await stub.CreateTenant(pb.CreateTenantRequest(name="X", slug=slug(), niche_id=1), metadata=SUPER)
+        ).tenant
         instance, token = uuid.uuid4().hex, uuid.uuid4().hex
         await self._channel(database_url, t.id, "zapi", instance, token)
         for request in (
