@@ -11,3 +11,8 @@ class MissingField(InvalidArgument):
 class NotAUuid(InvalidArgument):
     def __init__(self, field: str, value: str) -> None:
         super().__init__(f"{field} {value!r} is not a UUID")
+
+
+class BadValue(InvalidArgument):
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field} {problem}")

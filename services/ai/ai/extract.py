@@ -38,7 +38,10 @@ PURPOSES = [
 ]
 PROPERTY_TYPES = [
     (
-        re.compile(r"\b(salas? comercia\w*|lojas?|ponto comercial|galpao|galpoes|escritorios?)\b"),
+        re.compile(
+            r"\b(salas? comercia\w*|conjuntos? comercia\w*|imove(?:l|is) comercia\w*|predios? comercia\w*"
+            r"|lojas?|ponto comercial|galpao|galpoes|escritorios?)\b"
+        ),
         "commercial",
     ),
     (re.compile(r"\bsobrados?\b"), "townhouse"),
@@ -174,14 +177,33 @@ EXTRACTORS: dict[str, Callable[[str], list[Hit]]] = {
 }
 
 
-def facts(messages: Iterable[str]) -> dict[str, Fact]:
-    """The facts in the lead's messages (oldest first); a later mention replaces an earlier one."""
+def known_places(folded: str, vocabulary: Iterable[str]) -> list[Hit]:
+    """Neighbourhoods and cities of the tenant's catalog, found whatever the lead's case and accents.
+
+    The value is the catalog's spelling ("Água Verde"), so search filters match the catalog.
+    """
+    hits = []
+    for place in vocabulary:
+        key = fold(place.strip())
+        if len(key) < 3:
+            continue
+        for match in re.finditer(rf"(?<!\w){re.escape(key)}(?!\w)", folded):
+            hits.append(Hit(place.strip(), match.start(), match.end(), confidence=0.9))
+    return hits
+
+
+def facts(messages: Iterable[str], vocabulary: Iterable[str] = ()) -> dict[str, Fact]:
+    """The facts in the lead's messages (oldest first); a later mention replaces an earlier one.
+
+    `vocabulary`: place names of the tenant's catalog; a place the lead names from it beats a guess.
+    """
+    places = sorted({v for v in vocabulary if v.strip()}, key=len, reverse=True)
     found: dict[str, Fact] = {}
     for text in messages:
         folded = fold(text)
         for name, extractor in EXTRACTORS.items():
             _keep_last(found, name, text, extractor(folded))
-        _keep_last(found, "region", text, region(text))
+        _keep_last(found, "region", text, known_places(folded, places) or region(text))
     return found
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import DateTime, Index, Integer, MetaData, String, func
+from sqlalchemy import DateTime, Index, Integer, MetaData, Numeric, String, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -24,9 +25,14 @@ class Call(Base):
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     # Empty for the dashboard's simulator, which answers without a stored lead.
     lead_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # The reply job this call ran for and which run of it: "why no answer" starts here.
+    job_id: Mapped[str | None] = mapped_column(String(100))
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
     model: Mapped[str] = mapped_column(String(100))
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     latency_ms: Mapped[int] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(String(20))
+    # Estimated USD; NULL when the model has no known price (never a made-up number).
+    cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(14, 8))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from ai.extract import Fact, facts, handoff_request
 
@@ -62,6 +63,7 @@ RENT_BUDGET_QUESTION = "Até quanto você pode pagar de aluguel por mês?"
 class Turn:
     role: str
     text: str
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -132,9 +134,12 @@ def latest_lead_turns(history: Sequence[Turn]) -> list[str]:
     return pending[::-1]
 
 
-def respond(lead_name: str, history: Sequence[Turn], known: Sequence[Fact] = ()) -> Reply:
+def respond(
+    lead_name: str, history: Sequence[Turn], known: Sequence[Fact] = (), vocabulary: Sequence[str] = ()
+) -> Reply:
+    """`vocabulary`: the tenant's catalog place names, so "no centro" is read as the Centro."""
     profile = {f.name: f for f in known if f.value}
-    learned = facts(t.text for t in history if t.role == LEAD)
+    learned = facts((t.text for t in history if t.role == LEAD), vocabulary)
     profile.update(learned)
     total, reasons = score(profile)
     ordered = [profile[n] for n in WEIGHTS if n in profile] + [
@@ -146,7 +151,7 @@ def respond(lead_name: str, history: Sequence[Turn], known: Sequence[Fact] = ())
         text = f"Claro{', ' + name if name else ''}! Vou chamar um corretor para continuar o seu atendimento."
         reason = f"o lead pediu para falar com uma pessoa: “{asked}”"
         return Reply(text, ordered, total, reasons, handoff=True, handoff_reason=reason)
-    fresh = facts(latest_lead_turns(history))
+    fresh = facts(latest_lead_turns(history), vocabulary)
     return Reply(compose(name, history, profile, fresh), ordered, total, reasons)
 
 

@@ -22,27 +22,40 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17vellarys/ai/v1/ai.proto\x12\x0evellarys.ai.v1\"B\n\x0eHistoryMessage\x12\"\n\x04role\x18\x01 \x01(\x0e\x32\x14.vellarys.ai.v1.Role\x12\x0c\n\x04text\x18\x02 \x01(\t\"W\n\x12QualificationField\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x10\n\x08\x65vidence\x18\x03 \x01(\t\x12\x12\n\nconfidence\x18\x04 \x01(\x02\"\xb3\x01\n\x14GenerateReplyRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07lead_id\x18\x02 \x01(\t\x12\x11\n\tlead_name\x18\x03 \x01(\t\x12/\n\x07history\x18\x04 \x03(\x0b\x32\x1e.vellarys.ai.v1.HistoryMessage\x12\x33\n\x07profile\x18\x05 \x03(\x0b\x32\".vellarys.ai.v1.QualificationField\"\xe2\x01\n\x15GenerateReplyResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x33\n\x07profile\x18\x02 \x03(\x0b\x32\".vellarys.ai.v1.QualificationField\x12\r\n\x05score\x18\x03 \x01(\x05\x12\x15\n\rscore_reasons\x18\x04 \x03(\t\x12\x0f\n\x07handoff\x18\x05 \x01(\x08\x12\x16\n\x0ehandoff_reason\x18\x06 \x01(\t\x12(\n\x07outcome\x18\x07 \x01(\x0e\x32\x17.vellarys.ai.v1.Outcome\x12\r\n\x05model\x18\x08 \x01(\t*P\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\r\n\tROLE_LEAD\x10\x01\x12\x12\n\x0eROLE_ASSISTANT\x10\x02\x12\x0f\n\x0bROLE_SELLER\x10\x03*H\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0e\n\nOUTCOME_OK\x10\x01\x12\x14\n\x10OUTCOME_FALLBACK\x10\x02\x32i\n\tAiService\x12\\\n\rGenerateReply\x12$.vellarys.ai.v1.GenerateReplyRequest\x1a%.vellarys.ai.v1.GenerateReplyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17vellarys/ai/v1/ai.proto\x12\x0evellarys.ai.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x83\x01\n\x0eHistoryMessage\x12\"\n\x04role\x18\x01 \x01(\x0e\x32\x14.vellarys.ai.v1.Role\x12\x0c\n\x04text\x18\x02 \x01(\t\x12+\n\x07sent_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nmedia_type\x18\x04 \x01(\t\"W\n\x12QualificationField\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x10\n\x08\x65vidence\x18\x03 \x01(\t\x12\x12\n\nconfidence\x18\x04 \x01(\x02\"\x8b\x02\n\x14GenerateReplyRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07lead_id\x18\x02 \x01(\t\x12\x11\n\tlead_name\x18\x03 \x01(\t\x12/\n\x07history\x18\x04 \x03(\x0b\x32\x1e.vellarys.ai.v1.HistoryMessage\x12\x33\n\x07profile\x18\x05 \x03(\x0b\x32\".vellarys.ai.v1.QualificationField\x12\x35\n\x11window_expires_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06job_id\x18\x07 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x08 \x01(\x05\"H\n\x08ToolCall\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x02 \x01(\t\x12\x16\n\x0eresult_summary\x18\x03 \x01(\t\"\x8c\x03\n\x15GenerateReplyResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x33\n\x07profile\x18\x02 \x03(\x0b\x32\".vellarys.ai.v1.QualificationField\x12\r\n\x05score\x18\x03 \x01(\x05\x12\x15\n\rscore_reasons\x18\x04 \x03(\t\x12\x0f\n\x07handoff\x18\x05 \x01(\x08\x12\x16\n\x0ehandoff_reason\x18\x06 \x01(\t\x12(\n\x07outcome\x18\x07 \x01(\x0e\x32\x17.vellarys.ai.v1.Outcome\x12\r\n\x05model\x18\x08 \x01(\t\x12,\n\ntool_calls\x18\t \x03(\x0b\x32\x18.vellarys.ai.v1.ToolCall\x12\x15\n\rprompt_tokens\x18\n \x01(\x05\x12\x19\n\x11\x63ompletion_tokens\x18\x0b \x01(\x05\x12\x12\n\nlatency_ms\x18\x0c \x01(\x05\x12\x13\n\x0bretry_later\x18\r \x01(\x08\x12\x0f\n\x07opt_out\x18\x0e \x01(\x08\x12\x0e\n\x06opt_in\x18\x0f \x01(\x08\"Y\n\x0fGetUsageRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08\x66rom_day\x18\x02 \x01(\t\x12\x0e\n\x06to_day\x18\x03 \x01(\t\x12\x11\n\ttime_zone\x18\x04 \x01(\t\"\xed\x01\n\x08UsageDay\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\x12\r\n\x05\x63\x61lls\x18\x02 \x01(\x05\x12\x15\n\rprompt_tokens\x18\x03 \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\x04 \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\x05 \x01(\x01\x12\x16\n\x0eunpriced_calls\x18\x06 \x01(\x05\x12\x38\n\x08outcomes\x18\x07 \x03(\x0b\x32&.vellarys.ai.v1.UsageDay.OutcomesEntry\x1a/\n\rOutcomesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\":\n\x10GetUsageResponse\x12&\n\x04\x64\x61ys\x18\x01 \x03(\x0b\x32\x18.vellarys.ai.v1.UsageDay*P\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\r\n\tROLE_LEAD\x10\x01\x12\x12\n\x0eROLE_ASSISTANT\x10\x02\x12\x0f\n\x0bROLE_SELLER\x10\x03*\x8a\x01\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0e\n\nOUTCOME_OK\x10\x01\x12\x14\n\x10OUTCOME_FALLBACK\x10\x02\x12\x11\n\rOUTCOME_ERROR\x10\x03\x12\x18\n\x14OUTCOME_BREAKER_OPEN\x10\x04\x12\x13\n\x0fOUTCOME_OFFLINE\x10\x05\x32\xb8\x01\n\tAiService\x12\\\n\rGenerateReply\x12$.vellarys.ai.v1.GenerateReplyRequest\x1a%.vellarys.ai.v1.GenerateReplyResponse\x12M\n\x08GetUsage\x12\x1f.vellarys.ai.v1.GetUsageRequest\x1a .vellarys.ai.v1.GetUsageResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'vellarys.ai.v1.ai_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ROLE']._serialized_start=611
-  _globals['_ROLE']._serialized_end=691
-  _globals['_OUTCOME']._serialized_start=693
-  _globals['_OUTCOME']._serialized_end=765
-  _globals['_HISTORYMESSAGE']._serialized_start=43
-  _globals['_HISTORYMESSAGE']._serialized_end=109
-  _globals['_QUALIFICATIONFIELD']._serialized_start=111
-  _globals['_QUALIFICATIONFIELD']._serialized_end=198
-  _globals['_GENERATEREPLYREQUEST']._serialized_start=201
-  _globals['_GENERATEREPLYREQUEST']._serialized_end=380
-  _globals['_GENERATEREPLYRESPONSE']._serialized_start=383
-  _globals['_GENERATEREPLYRESPONSE']._serialized_end=609
-  _globals['_AISERVICE']._serialized_start=767
-  _globals['_AISERVICE']._serialized_end=872
+  _globals['_USAGEDAY_OUTCOMESENTRY']._loaded_options = None
+  _globals['_USAGEDAY_OUTCOMESENTRY']._serialized_options = b'8\001'
+  _globals['_ROLE']._serialized_start=1433
+  _globals['_ROLE']._serialized_end=1513
+  _globals['_OUTCOME']._serialized_start=1516
+  _globals['_OUTCOME']._serialized_end=1654
+  _globals['_HISTORYMESSAGE']._serialized_start=77
+  _globals['_HISTORYMESSAGE']._serialized_end=208
+  _globals['_QUALIFICATIONFIELD']._serialized_start=210
+  _globals['_QUALIFICATIONFIELD']._serialized_end=297
+  _globals['_GENERATEREPLYREQUEST']._serialized_start=300
+  _globals['_GENERATEREPLYREQUEST']._serialized_end=567
+  _globals['_TOOLCALL']._serialized_start=569
+  _globals['_TOOLCALL']._serialized_end=641
+  _globals['_GENERATEREPLYRESPONSE']._serialized_start=644
+  _globals['_GENERATEREPLYRESPONSE']._serialized_end=1040
+  _globals['_GETUSAGEREQUEST']._serialized_start=1042
+  _globals['_GETUSAGEREQUEST']._serialized_end=1131
+  _globals['_USAGEDAY']._serialized_start=1134
+  _globals['_USAGEDAY']._serialized_end=1371
+  _globals['_USAGEDAY_OUTCOMESENTRY']._serialized_start=1324
+  _globals['_USAGEDAY_OUTCOMESENTRY']._serialized_end=1371
+  _globals['_GETUSAGERESPONSE']._serialized_start=1373
+  _globals['_GETUSAGERESPONSE']._serialized_end=1431
+  _globals['_AISERVICE']._serialized_start=1657
+  _globals['_AISERVICE']._serialized_end=1841
 # @@protoc_insertion_point(module_scope)

@@ -1,3 +1,6 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -19,6 +22,9 @@ class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     OUTCOME_UNSPECIFIED: _ClassVar[Outcome]
     OUTCOME_OK: _ClassVar[Outcome]
     OUTCOME_FALLBACK: _ClassVar[Outcome]
+    OUTCOME_ERROR: _ClassVar[Outcome]
+    OUTCOME_BREAKER_OPEN: _ClassVar[Outcome]
+    OUTCOME_OFFLINE: _ClassVar[Outcome]
 ROLE_UNSPECIFIED: Role
 ROLE_LEAD: Role
 ROLE_ASSISTANT: Role
@@ -26,14 +32,21 @@ ROLE_SELLER: Role
 OUTCOME_UNSPECIFIED: Outcome
 OUTCOME_OK: Outcome
 OUTCOME_FALLBACK: Outcome
+OUTCOME_ERROR: Outcome
+OUTCOME_BREAKER_OPEN: Outcome
+OUTCOME_OFFLINE: Outcome
 
 class HistoryMessage(_message.Message):
-    __slots__ = ("role", "text")
+    __slots__ = ("role", "text", "sent_at", "media_type")
     ROLE_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
+    SENT_AT_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
     role: Role
     text: str
-    def __init__(self, role: _Optional[_Union[Role, str]] = ..., text: _Optional[str] = ...) -> None: ...
+    sent_at: _timestamp_pb2.Timestamp
+    media_type: str
+    def __init__(self, role: _Optional[_Union[Role, str]] = ..., text: _Optional[str] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., media_type: _Optional[str] = ...) -> None: ...
 
 class QualificationField(_message.Message):
     __slots__ = ("name", "value", "evidence", "confidence")
@@ -48,21 +61,37 @@ class QualificationField(_message.Message):
     def __init__(self, name: _Optional[str] = ..., value: _Optional[str] = ..., evidence: _Optional[str] = ..., confidence: _Optional[float] = ...) -> None: ...
 
 class GenerateReplyRequest(_message.Message):
-    __slots__ = ("tenant_id", "lead_id", "lead_name", "history", "profile")
+    __slots__ = ("tenant_id", "lead_id", "lead_name", "history", "profile", "window_expires_at", "job_id", "attempt")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     LEAD_ID_FIELD_NUMBER: _ClassVar[int]
     LEAD_NAME_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
     PROFILE_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     lead_id: str
     lead_name: str
     history: _containers.RepeatedCompositeFieldContainer[HistoryMessage]
     profile: _containers.RepeatedCompositeFieldContainer[QualificationField]
-    def __init__(self, tenant_id: _Optional[str] = ..., lead_id: _Optional[str] = ..., lead_name: _Optional[str] = ..., history: _Optional[_Iterable[_Union[HistoryMessage, _Mapping]]] = ..., profile: _Optional[_Iterable[_Union[QualificationField, _Mapping]]] = ...) -> None: ...
+    window_expires_at: _timestamp_pb2.Timestamp
+    job_id: str
+    attempt: int
+    def __init__(self, tenant_id: _Optional[str] = ..., lead_id: _Optional[str] = ..., lead_name: _Optional[str] = ..., history: _Optional[_Iterable[_Union[HistoryMessage, _Mapping]]] = ..., profile: _Optional[_Iterable[_Union[QualificationField, _Mapping]]] = ..., window_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., job_id: _Optional[str] = ..., attempt: _Optional[int] = ...) -> None: ...
+
+class ToolCall(_message.Message):
+    __slots__ = ("name", "arguments_json", "result_summary")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENTS_JSON_FIELD_NUMBER: _ClassVar[int]
+    RESULT_SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    arguments_json: str
+    result_summary: str
+    def __init__(self, name: _Optional[str] = ..., arguments_json: _Optional[str] = ..., result_summary: _Optional[str] = ...) -> None: ...
 
 class GenerateReplyResponse(_message.Message):
-    __slots__ = ("text", "profile", "score", "score_reasons", "handoff", "handoff_reason", "outcome", "model")
+    __slots__ = ("text", "profile", "score", "score_reasons", "handoff", "handoff_reason", "outcome", "model", "tool_calls", "prompt_tokens", "completion_tokens", "latency_ms", "retry_later", "opt_out", "opt_in")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     PROFILE_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +100,13 @@ class GenerateReplyResponse(_message.Message):
     HANDOFF_REASON_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
+    TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    RETRY_LATER_FIELD_NUMBER: _ClassVar[int]
+    OPT_OUT_FIELD_NUMBER: _ClassVar[int]
+    OPT_IN_FIELD_NUMBER: _ClassVar[int]
     text: str
     profile: _containers.RepeatedCompositeFieldContainer[QualificationField]
     score: int
@@ -79,4 +115,54 @@ class GenerateReplyResponse(_message.Message):
     handoff_reason: str
     outcome: Outcome
     model: str
-    def __init__(self, text: _Optional[str] = ..., profile: _Optional[_Iterable[_Union[QualificationField, _Mapping]]] = ..., score: _Optional[int] = ..., score_reasons: _Optional[_Iterable[str]] = ..., handoff: _Optional[bool] = ..., handoff_reason: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., model: _Optional[str] = ...) -> None: ...
+    tool_calls: _containers.RepeatedCompositeFieldContainer[ToolCall]
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: int
+    retry_later: bool
+    opt_out: bool
+    opt_in: bool
+    def __init__(self, text: _Optional[str] = ..., profile: _Optional[_Iterable[_Union[QualificationField, _Mapping]]] = ..., score: _Optional[int] = ..., score_reasons: _Optional[_Iterable[str]] = ..., handoff: _Optional[bool] = ..., handoff_reason: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., model: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., latency_ms: _Optional[int] = ..., retry_later: _Optional[bool] = ..., opt_out: _Optional[bool] = ..., opt_in: _Optional[bool] = ...) -> None: ...
+
+class GetUsageRequest(_message.Message):
+    __slots__ = ("tenant_id", "from_day", "to_day", "time_zone")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_DAY_FIELD_NUMBER: _ClassVar[int]
+    TO_DAY_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    from_day: str
+    to_day: str
+    time_zone: str
+    def __init__(self, tenant_id: _Optional[str] = ..., from_day: _Optional[str] = ..., to_day: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
+
+class UsageDay(_message.Message):
+    __slots__ = ("day", "calls", "prompt_tokens", "completion_tokens", "cost_usd", "unpriced_calls", "outcomes")
+    class OutcomesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    DAY_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COST_USD_FIELD_NUMBER: _ClassVar[int]
+    UNPRICED_CALLS_FIELD_NUMBER: _ClassVar[int]
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    day: str
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    unpriced_calls: int
+    outcomes: _containers.ScalarMap[str, int]
+    def __init__(self, day: _Optional[str] = ..., calls: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., cost_usd: _Optional[float] = ..., unpriced_calls: _Optional[int] = ..., outcomes: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class GetUsageResponse(_message.Message):
+    __slots__ = ("days",)
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    days: _containers.RepeatedCompositeFieldContainer[UsageDay]
+    def __init__(self, days: _Optional[_Iterable[_Union[UsageDay, _Mapping]]] = ...) -> None: ...

@@ -40,6 +40,11 @@ class AiServiceStub:
                 request_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.GenerateReplyRequest.SerializeToString,
                 response_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.GenerateReplyResponse.FromString,
                 _registered_method=True)
+        self.GetUsage = channel.unary_unary(
+                '/vellarys.ai.v1.AiService/GetUsage',
+                request_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.GetUsageRequest.SerializeToString,
+                response_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.GetUsageResponse.FromString,
+                _registered_method=True)
 
 
 class AiServiceServicer:
@@ -47,7 +52,16 @@ class AiServiceServicer:
     """
 
     def GenerateReply(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Never fails because the model did: on a model failure the reply is the tenant's fallback message
+        with retry_later = true. INVALID_ARGUMENT only for a malformed request.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUsage(self, request, context):
+        """Per-day totals of the call log of one tenant (the dashboard's usage page).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -59,6 +73,11 @@ def add_AiServiceServicer_to_server(servicer, server):
                     servicer.GenerateReply,
                     request_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.GenerateReplyRequest.FromString,
                     response_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.GenerateReplyResponse.SerializeToString,
+            ),
+            'GetUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUsage,
+                    request_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.GetUsageRequest.FromString,
+                    response_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.GetUsageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -89,6 +108,33 @@ class AiService:
             '/vellarys.ai.v1.AiService/GenerateReply',
             vellarys_dot_ai_dot_v1_dot_ai__pb2.GenerateReplyRequest.SerializeToString,
             vellarys_dot_ai_dot_v1_dot_ai__pb2.GenerateReplyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.ai.v1.AiService/GetUsage',
+            vellarys_dot_ai_dot_v1_dot_ai__pb2.GetUsageRequest.SerializeToString,
+            vellarys_dot_ai_dot_v1_dot_ai__pb2.GetUsageResponse.FromString,
             options,
             channel_credentials,
             insecure,

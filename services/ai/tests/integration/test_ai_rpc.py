@@ -54,7 +54,8 @@ class TestGenerateReply:
             )
         )
         assert reply.text.startswith("Olá, Maria!")
-        assert (reply.outcome, reply.model, reply.handoff) == (pb.OUTCOME_OK, "offline", False)
+        assert (reply.outcome, reply.model, reply.handoff) == (pb.OUTCOME_OFFLINE, "offline", False)
+        assert not reply.retry_later
         profile = {f.name: f for f in reply.profile}
         assert profile["budget"].value == "800000" and profile["budget"].evidence == "até 800 mil"
         assert reply.score == 20 + 15 + 10 + 20
@@ -66,7 +67,7 @@ class TestGenerateReply:
         )
         assert len(rows) == 1
         row = rows[0]
-        assert (str(row["lead_id"]), row["model"], row["outcome"]) == (lead, "offline", "ok")
+        assert (str(row["lead_id"]), row["model"], row["outcome"]) == (lead, "offline", "offline")
         assert (row["prompt_tokens"], row["completion_tokens"]) == (0, 0) and row["latency_ms"] >= 0
 
     async def test_profile_round_trips_and_handoff(self, stub):
@@ -111,6 +112,69 @@ class TestGenerateReply:
         assert (
             await sql.fetchval("SELECT count(*) FROM ai.calls WHERE tenant_id = $1", uuid.UUID(tenant)) == 0
         )
+
+
+class TestGetUsage:
+    async def test_per_day_totals(self, stub, sql):
+        tenant = str(uuid.uuid4())
+        for _ in range(3):
+            await stub.GenerateReply(request(tenant, "", "quero comprar"))
+        await stub.GenerateReply(request(tenant, "", "PARAR"))
+        await sql.execute(
+            "INSERT INTO ai.calls (id, tenant_id, model, prompt_tokens, completion_tokens, latency_ms, outcome,"
+            " cost_usd) VALUES ($1, $2, 'gpt-4o', 1000, 100, 900, 'ok', 0.0035),"
+            " ($3, $2, 'my-local-llm', 50, 5, 100, 'fallback', NULL)",
+            uuid.uuid4(),
+            uuid.UUID(tenant),
+            uuid.uuid4(),
+        )
+        today = (await sql.fetchval("SELECT (now() AT TIME ZONE 'America/Sao_Paulo')::date")).isoformat()
+        reply = await stub.GetUsage(pb.GetUsageRequest(tenant_id=tenant, from_day=today, to_day=today))
+        assert len(reply.days) == 1
+        day = reply.days[0]
+        assert (day.day, day.calls, day.prompt_tokens, day.completion_tokens) == (today, 6, 1050, 105)
+        assert day.cost_usd == pytest.approx(0.0035) and day.unpriced_calls == 1
+        assert dict(day.outcomes) == {"offline": 3, "ok": 2, "fallback": 1}
+        other = await stub.GetUsage(
+            pb.GetUsageRequest(tenant_id=str(uuid.uuid4()), from_day=today, to_day=today)
+        )
+        assert list(other.days) == []
+
+    @pytest.mark.parametrize(
+        ("fields", "problem"),
+        [
+            ({"tenant_id": "", "from_day": "2026-01-01", "to_day": "2026-01-02"}, "tenant_id"),
+            ({"tenant_id": "x", "from_day": "2026-01-01", "to_day": "2026-01-02"}, "tenant_id"),
+            ({"from_day": "ontem", "to_day": "2026-01-02"}, "from_day"),
+            ({"from_day": "2026-01-03", "to_day": "2026-01-02"}, "to_day"),
+            ({"from_day": "2024-01-01", "to_day": "2026-01-02"}, "to_day"),
+            ({"from_day": "2026-01-01", "to_day": "2026-01-02", "time_zone": "Mars/Olympus"}, "time_zone"),
+        ],
+    )
+    async def test_invalid_arguments(self, stub, fields, problem):
+        fields = {"tenant_id": str(uuid.uuid4()), **fields}
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.GetUsage(pb.GetUsageRequest(**fields))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert problem in err.value.details()
+
+
+class TestOfflineBadInput:
+    @pytest.mark.parametrize("text", ["", "😀😀", "x" * 50_000])
+    async def test_never_silent(self, stub, text):
+        reply = await stub.GenerateReply(request(str(uuid.uuid4()), "", text))
+        assert reply.text and reply.outcome == pb.OUTCOME_OFFLINE
+
+    async def test_media_without_text_is_answered(self, stub):
+        history = [pb.HistoryMessage(role=pb.ROLE_LEAD, media_type="audio")]
+        reply = await stub.GenerateReply(
+            pb.GenerateReplyRequest(tenant_id=str(uuid.uuid4()), history=history)
+        )
+        assert reply.text and reply.outcome == pb.OUTCOME_OFFLINE
+
+    async def test_opt_out_with_the_offline_responder(self, stub):
+        reply = await stub.GenerateReply(request(str(uuid.uuid4()), "", "quero comprar", "Sair"))
+        assert reply.opt_out and "VOLTAR" in reply.text
 
 
 class TestHealth:
