@@ -149,6 +149,8 @@ def test_probes_and_termination_follow_the_drain(target: str) -> None:
                 assert container[probe]["httpGet"]["path"].startswith("/api/health"), probe
             else:  # native gRPC probes on the service's own port
                 assert container[probe]["grpc"]["port"] == GRPC_PORTS[name] in ports, (name, probe)
+                expected = "" if probe == "readinessProbe" else "liveness"
+                assert container[probe]["grpc"].get("service", "") == expected, (name, probe)
         if name == "gateway":
             assert container["readinessProbe"]["httpGet"]["path"] == "/api/health/detailed"
             assert container["livenessProbe"]["httpGet"]["path"] == "/api/health"

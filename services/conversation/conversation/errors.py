@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from kit.errors import InvalidArgument, NotFound
+from kit.errors import AlreadyExists, InvalidArgument, NotFound
 
 
 class LeadNotFound(NotFound):
@@ -16,3 +16,28 @@ class MissingField(InvalidArgument):
 class NotAUuid(InvalidArgument):
     def __init__(self, field: str, value: str) -> None:
         super().__init__(f"{field} {value!r} is not a UUID")
+
+
+class MessageNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("outbound message not found")
+
+
+class ProviderIdTaken(AlreadyExists):
+    def __init__(self) -> None:
+        super().__init__("provider_message_id already belongs to another message that is not its echo")
+
+
+class BadValue(InvalidArgument):
+    def __init__(self, field: str, value: str, allowed: tuple[str, ...]) -> None:
+        super().__init__(f"{field} {value!r} is not one of {', '.join(allowed)}")
+
+
+class TooLong(InvalidArgument):
+    def __init__(self, field: str, limit: int) -> None:
+        super().__init__(f"{field} is longer than {limit} characters")
+
+
+class BadCursor(InvalidArgument):
+    def __init__(self) -> None:
+        super().__init__("cursor is not a cursor this API returned")

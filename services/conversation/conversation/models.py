@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -26,8 +37,11 @@ class Lead(Base):
     name: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(30), default="new")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_message_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     message_count: Mapped[int] = mapped_column(Integer, default=0)
+    assigned_user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Conversation(Base):
@@ -50,7 +64,7 @@ class Message(Base):
     __table_args__ = (
         # The exactly-once guarantee: a provider retry cannot store the same message twice.
         Index("uq_messages_provider_external", "tenant_id", "provider", "external_id", unique=True),
-        Index("ix_messages_lead_created", "tenant_id", "lead_id", "created_at"),
+        Index("ix_messages_lead_page", "tenant_id", "lead_id", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
@@ -59,7 +73,8 @@ class Message(Base):
     conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     direction: Mapped[str] = mapped_column(String(20))
     provider: Mapped[str] = mapped_column(String(30))
-    external_id: Mapped[str] = mapped_column(Text)
+    # NULL for an outbound message until the provider gives it an id (RecordOutboundSent).
+    external_id: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(20))
     text: Mapped[str] = mapped_column(Text, default="")
     media: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
@@ -68,3 +83,49 @@ class Message(Base):
     raw: Mapped[Any] = mapped_column(JSONB)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Delivery status of an outbound message; only ever moves forward (domain.STATUS_RANK).
+    status: Mapped[str | None] = mapped_column(String(20))
+    status_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    auto_reply_blocked: Mapped[str | None] = mapped_column(String(40))
+
+
+class MessageStatusEvent(Base):
+    __tablename__ = "message_status_events"
+    __table_args__ = (
+        Index("uq_status_events_once", "tenant_id", "provider", "provider_message_id", "status", unique=True),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    message_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(30))
+    provider_message_id: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[str] = mapped_column(Text, default="")
+    error_title: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ConversationEvent(Base):
+    """The lead's timeline: takeovers, handoffs and other things that happened to the conversation."""
+
+    __tablename__ = "conversation_events"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    message_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TenantDayCounter(Base):
+    __tablename__ = "tenant_day_counters"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    # The day in America/Sao_Paulo.
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    new_leads: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,4 +1,4 @@
-"""The only module of the conversation service that builds SQL."""
+"""SQL of the conversation service (with repository_leads.py for the dashboard queries)."""
 
 from __future__ import annotations
 
@@ -6,21 +6,34 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, literal_column, select, update
+from sqlalchemy import Date, case, delete, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conversation.models import Conversation, Lead, Message
+from conversation.models import (
+    Conversation,
+    ConversationEvent,
+    Lead,
+    Message,
+    MessageStatusEvent,
+    TenantDayCounter,
+)
+
+SAO_PAULO = "America/Sao_Paulo"
 
 
 class LeadRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def upsert(self, tenant_id: uuid.UUID, phone: str, name: str) -> tuple[uuid.UUID, bool]:
+    async def upsert(
+        self, tenant_id: uuid.UUID, phone: str, name: str, at: datetime
+    ) -> tuple[uuid.UUID, bool]:
         """(lead id, created). Race-safe: concurrent first messages meet in the unique index."""
-        stmt = insert(Lead).values(id=uuid.uuid4(), tenant_id=tenant_id, phone=phone, name=name)
+        stmt = insert(Lead).values(
+            id=uuid.uuid4(), tenant_id=tenant_id, phone=phone, name=name, last_message_at=at
+        )
         stmt = stmt.on_conflict_do_update(
             index_elements=[Lead.tenant_id, Lead.phone],
             set_={"name": case((stmt.excluded.name != "", stmt.excluded.name), else_=Lead.name)},
@@ -43,9 +56,69 @@ class LeadRepository:
             )
         )
 
-    async def get(self, tenant_id: uuid.UUID, lead_id: uuid.UUID) -> Lead | None:
+    async def uncount_message(self, tenant_id: uuid.UUID, lead_id: uuid.UUID) -> None:
+        await self.session.execute(
+            update(Lead)
+            .where(Lead.tenant_id == tenant_id, Lead.id == lead_id)
+            .values(message_count=func.greatest(Lead.message_count - 1, 0))
+        )
+
+    async def get(self, tenant_id: uuid.UUID, lead_id: uuid.UUID, *, lock: bool = False) -> Lead | None:
         query = select(Lead).where(Lead.tenant_id == tenant_id, Lead.id == lead_id)
+        if lock:
+            query = query.with_for_update()
         return (await self.session.execute(query)).scalar_one_or_none()
+
+
+class DayCounterRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_new_lead(self, tenant_id: uuid.UUID) -> int:
+        """Today's new-lead count including this one. The row lock taken by the upsert serialises
+        concurrent lead creations of one tenant until commit, so every count is exact."""
+        today = func.timezone(SAO_PAULO, func.now()).cast(Date)
+        stmt = insert(TenantDayCounter).values(tenant_id=tenant_id, day=today, new_leads=1)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[TenantDayCounter.tenant_id, TenantDayCounter.day],
+            set_={"new_leads": TenantDayCounter.new_leads + 1},
+        )
+        return int((await self.session.execute(stmt.returning(TenantDayCounter.new_leads))).scalar_one())
+
+
+class EventRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(
+        self,
+        tenant_id: uuid.UUID,
+        conversation_id: uuid.UUID,
+        kind: str,
+        *,
+        message_id: uuid.UUID | None = None,
+        reason: str = "",
+        actor: str = "",
+    ) -> None:
+        await self.session.execute(
+            insert(ConversationEvent).values(
+                id=uuid.uuid4(),
+                tenant_id=tenant_id,
+                conversation_id=conversation_id,
+                message_id=message_id,
+                kind=kind,
+                reason=reason,
+                actor=actor,
+            )
+        )
+
+    async def has(self, tenant_id: uuid.UUID, message_id: uuid.UUID, kind: str) -> bool:
+        query = select(ConversationEvent.id).where(
+            ConversationEvent.tenant_id == tenant_id,
+            ConversationEvent.message_id == message_id,
+            ConversationEvent.kind == kind,
+        )
+        return (await self.session.execute(query.limit(1))).first() is not None
 
 
 class ConversationRepository:
@@ -96,3 +169,74 @@ class MessageRepository:
         )
         row = (await self.session.execute(query)).one()
         return row.id, row.lead_id
+
+    async def find(
+        self, tenant_id: uuid.UUID, provider: str, external_id: str, *, lock: bool = False
+    ) -> Message | None:
+        query = select(Message).where(
+            Message.tenant_id == tenant_id, Message.provider == provider, Message.external_id == external_id
+        )
+        if lock:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def get(self, tenant_id: uuid.UUID, message_id: uuid.UUID, *, lock: bool = False) -> Message | None:
+        query = select(Message).where(Message.tenant_id == tenant_id, Message.id == message_id)
+        if lock:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def delete(self, tenant_id: uuid.UUID, message_id: uuid.UUID) -> None:
+        await self.session.execute(
+            delete(Message).where(Message.tenant_id == tenant_id, Message.id == message_id)
+        )
+
+    async def set_external_id(
+        self, tenant_id: uuid.UUID, message_id: uuid.UUID, provider: str, external_id: str
+    ) -> None:
+        await self.session.execute(
+            update(Message)
+            .where(Message.tenant_id == tenant_id, Message.id == message_id)
+            .values(provider=provider, external_id=external_id)
+        )
+
+    async def set_status(
+        self, tenant_id: uuid.UUID, message_id: uuid.UUID, status: str, at: datetime
+    ) -> None:
+        await self.session.execute(
+            update(Message)
+            .where(Message.tenant_id == tenant_id, Message.id == message_id)
+            .values(status=status, status_at=at)
+        )
+
+
+class StatusEventRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def insert_once(self, values: dict[str, Any]) -> bool:
+        """True when this (tenant, provider, provider id, status) event was not stored before."""
+        stmt = (
+            insert(MessageStatusEvent)
+            .values(id=uuid.uuid4(), **values)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "provider", "provider_message_id", "status"])
+            .returning(MessageStatusEvent.id)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def attach_orphans(
+        self, tenant_id: uuid.UUID, provider: str, external_id: str, message_id: uuid.UUID
+    ) -> list[tuple[str, datetime]]:
+        """Statuses that arrived before the message had its provider id: (status, at) each."""
+        stmt = (
+            update(MessageStatusEvent)
+            .where(
+                MessageStatusEvent.tenant_id == tenant_id,
+                MessageStatusEvent.provider == provider,
+                MessageStatusEvent.provider_message_id == external_id,
+                MessageStatusEvent.message_id.is_(None),
+            )
+            .values(message_id=message_id)
+            .returning(MessageStatusEvent.status, MessageStatusEvent.at)
+        )
+        return [(row.status, row.at) for row in await self.session.execute(stmt)]

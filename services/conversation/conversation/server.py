@@ -2,93 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from conversation import service
+from conversation import leads, service
+from conversation.codec import (
+    decode_filters,
+    decode_inbound,
+    decode_limits,
+    decode_status,
+    encode_lead,
+    encode_message,
+)
 from conversation.config import Settings
-from conversation.domain import Inbound, clean
-from conversation.models import Lead
 from kit import db, rpc
+from kit.errors import DomainError
 from vellarys.conversation.v1 import conversation_pb2 as pb
 from vellarys.conversation.v1 import conversation_pb2_grpc as pb_grpc
 
-# MESSAGE_KIND_TEXT → "text"; unknown future kinds are kept as "unsupported", never dropped.
-KIND_NAMES = {value: name.removeprefix("MESSAGE_KIND_").lower() for name, value in pb.MessageKind.items()}
 
-
-def timestamp(value: datetime | None) -> Timestamp:
-    ts = Timestamp()
-    if value is not None:
-        ts.FromDatetime(value)
-    return ts
-
-
-def decode_kind(message: pb.InboundMessage) -> str:
-    if message.kind == pb.MESSAGE_KIND_UNSPECIFIED:
-        return "text" if message.text else "unsupported"
-    return KIND_NAMES.get(message.kind, "unsupported")
-
-
-def decode_media(message: pb.InboundMessage) -> dict[str, Any] | None:
-    if not message.HasField("media"):
-        return None
-    m = message.media
-    fields = {
-        "id": m.id,
-        "url": m.url,
-        "mime_type": m.mime_type,
-        "caption": m.caption,
-        "filename": m.filename,
-    }
-    return {key: clean(value) for key, value in fields.items() if value}
-
-
-def decode_location(message: pb.InboundMessage) -> dict[str, Any] | None:
-    if not message.HasField("location"):
-        return None
-    loc = message.location
-    return {
-        "latitude": loc.latitude,
-        "longitude": loc.longitude,
-        "name": clean(loc.name),
-        "address": clean(loc.address),
-    }
-
-
-def decode_inbound(message: pb.InboundMessage) -> Inbound:
-    return Inbound(
-        provider=message.provider,
-        external_id=message.external_id,
-        sender=message.sender,
-        sender_name=message.sender_name,
-        channel_id=message.channel_id,
-        kind=decode_kind(message),
-        text=message.text,
-        media=decode_media(message),
-        location=decode_location(message),
-        reply_id=message.reply_id,
-        sent_at=message.sent_at.ToDatetime(tzinfo=UTC) if message.HasField("sent_at") else None,
-        from_me=message.from_me,
-        raw_json=message.raw_json,
-    )
-
-
-def encode_lead(lead: Lead) -> pb.Lead:
-    return pb.Lead(
-        id=str(lead.id),
-        tenant_id=str(lead.tenant_id),
-        phone=lead.phone,
-        name=lead.name,
-        status=lead.status,
-        created_at=timestamp(lead.created_at),
-        last_message_at=timestamp(lead.last_message_at),
-        message_count=lead.message_count,
-    )
+class Conflict(DomainError):
+    code = grpc.StatusCode.ABORTED
 
 
 class ConversationServicer(pb_grpc.ConversationServiceServicer):
@@ -98,22 +33,87 @@ class ConversationServicer(pb_grpc.ConversationServiceServicer):
     async def IngestInbound(
         self, request: pb.IngestInboundRequest, context: grpc.aio.ServicerContext
     ) -> pb.IngestInboundResponse:
-        message = decode_inbound(request.message)
+        message, limits = decode_inbound(request.message), decode_limits(request)
         async with self.sessions.begin() as session:
-            result = await service.ingest_inbound(session, request.tenant_id, message)
+            r = await service.ingest_inbound(session, request.tenant_id, message, limits)
         return pb.IngestInboundResponse(
-            lead_id=result.lead_id,
-            message_id=result.message_id,
-            created=result.created,
-            lead_created=result.lead_created,
+            lead_id=r.lead_id,
+            message_id=r.message_id,
+            created=r.created,
+            lead_created=r.lead_created,
+            conversation_id=r.conversation_id,
+            auto_reply=r.auto_reply,
+            auto_reply_blocked=r.auto_reply_blocked,
+            soft_limits_hit=list(r.soft_limits_hit),
         )
+
+    async def RecordOutboundSent(
+        self, request: pb.RecordOutboundSentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecordOutboundSentResponse:
+        # The echo webhook can commit the same provider id between our check and our update: the
+        # unique index refuses ours, and the retry then sees (and folds in) the echo.
+        for attempt in range(3):
+            try:
+                async with self.sessions.begin() as session:
+                    status = await service.record_outbound_sent(
+                        session,
+                        request.tenant_id,
+                        request.message_id,
+                        request.provider,
+                        request.provider_message_id,
+                    )
+                return pb.RecordOutboundSentResponse(status=status)
+            except IntegrityError:
+                if attempt == 2:
+                    raise Conflict("provider_message_id is being recorded concurrently, retry") from None
+        raise AssertionError("unreachable")
+
+    async def RecordStatus(
+        self, request: pb.RecordStatusRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecordStatusResponse:
+        update = decode_status(request)
+        async with self.sessions.begin() as session:
+            r = await service.record_status(session, request.tenant_id, update)
+        return pb.RecordStatusResponse(found=r.found, created=r.created, message_status=r.message_status)
 
     async def GetLead(
         self, request: pb.GetLeadRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetLeadResponse:
         async with self.sessions.begin() as session:
-            lead = await service.get_lead(session, request.tenant_id, request.lead_id)
+            lead = await leads.get_lead(session, request.tenant_id, request.lead_id)
             return pb.GetLeadResponse(lead=encode_lead(lead))
+
+    async def ListLeads(
+        self, request: pb.ListLeadsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListLeadsResponse:
+        filters, mine = decode_filters(request)
+        async with self.sessions.begin() as session:
+            page = await leads.list_leads(
+                session, request.tenant_id, filters, request.cursor, request.limit, mine=mine
+            )
+            return pb.ListLeadsResponse(
+                leads=[encode_lead(lead) for lead in page.items], next_cursor=page.next_cursor
+            )
+
+    async def ListMessages(
+        self, request: pb.ListMessagesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListMessagesResponse:
+        async with self.sessions.begin() as session:
+            page = await leads.list_messages(
+                session, request.tenant_id, request.lead_id, request.cursor, request.limit
+            )
+            return pb.ListMessagesResponse(
+                messages=[encode_message(m) for m in page.items], next_cursor=page.next_cursor
+            )
+
+    async def UpdateLead(
+        self, request: pb.UpdateLeadRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateLeadResponse:
+        status = request.status if request.HasField("status") else None
+        notes = request.notes if request.HasField("notes") else None
+        async with self.sessions.begin() as session:
+            lead = await leads.update_lead(session, request.tenant_id, request.lead_id, status, notes)
+            return pb.UpdateLeadResponse(lead=encode_lead(lead))
 
 
 def build(settings: Settings, engine: AsyncEngine, port: int | None = None) -> rpc.Server:

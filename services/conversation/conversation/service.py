@@ -8,10 +8,30 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conversation import errors
-from conversation.domain import Inbound, Ingested, clean, raw_payload
-from conversation.models import Lead
-from conversation.repository import ConversationRepository, LeadRepository, MessageRepository
+from conversation import authz, errors
+from conversation.domain import (
+    HUMAN_FROM_PHONE,
+    STATUS_RANK,
+    Inbound,
+    Ingested,
+    Limits,
+    StatusResult,
+    StatusUpdate,
+    blocked_reason,
+    clean,
+    leads_level,
+    raw_payload,
+    soft_hits,
+)
+from conversation.models import Message
+from conversation.repository import (
+    ConversationRepository,
+    DayCounterRepository,
+    EventRepository,
+    LeadRepository,
+    MessageRepository,
+    StatusEventRepository,
+)
 
 
 def parse_id(value: str, field: str) -> uuid.UUID:
@@ -50,31 +70,125 @@ def _message_row(
     }
 
 
-async def ingest_inbound(session: AsyncSession, tenant_id: str, message: Inbound) -> Ingested:
-    """Store one provider message exactly once, creating the lead and its conversation on first contact."""
+async def ingest_inbound(
+    session: AsyncSession, tenant_id: str, message: Inbound, limits: Limits | None = None
+) -> Ingested:
+    """Store one provider message exactly once, creating the lead and its conversation on first contact.
+
+    The message is always stored; limits only decide whether it may get an automatic reply. Only
+    inbound messages are flagged: the business's own messages never get one anyway.
+    """
+    authz.require_internal()
+    limits = limits or Limits()
     tenant = parse_id(tenant_id, "tenant_id")
     channel_id = _validate(message)
+    at = message.sent_at or datetime.now(UTC)
     lead_id, lead_created = await LeadRepository(session).upsert(
-        tenant, clean(message.sender), clean(message.sender_name)
+        tenant, clean(message.sender), clean(message.sender_name), at
     )
+    leads = "ok"
+    if lead_created:
+        count = await DayCounterRepository(session).add_new_lead(tenant)
+        leads = leads_level(count, limits.new_leads_soft, limits.new_leads_hard)
+    blocked = blocked_reason(limits, leads) if message.direction == "inbound" else ""
     conversations = ConversationRepository(session)
     conversation_id = await conversations.upsert(tenant, lead_id, channel_id)
+    row = _message_row(tenant, lead_id, conversation_id, message) | {"auto_reply_blocked": blocked or None}
     messages = MessageRepository(session)
-    message_id = await messages.insert_once(_message_row(tenant, lead_id, conversation_id, message))
+    message_id = await messages.insert_once(row)
+    hits = soft_hits(limits, leads)
     if message_id is None:
-        existing_id, existing_lead = await messages.by_external_id(
-            tenant, clean(message.provider), clean(message.external_id)
+        existing = await messages.find(tenant, clean(message.provider), clean(message.external_id))
+        assert existing is not None  # the insert conflicted with it in this very transaction
+        return Ingested(
+            str(existing.lead_id), str(existing.id), False, lead_created, str(existing.conversation_id)
         )
-        return Ingested(str(existing_lead), str(existing_id), created=False, lead_created=lead_created)
-    at = message.sent_at or datetime.now(UTC)
     await LeadRepository(session).count_message(tenant, lead_id, at)
     if message.direction == "inbound":
         await conversations.touch_inbound(tenant, conversation_id, at)
-    return Ingested(str(lead_id), str(message_id), created=True, lead_created=lead_created)
+    else:
+        # The business answered from its own phone: a person is in this conversation now.
+        await EventRepository(session).add(
+            tenant, conversation_id, HUMAN_FROM_PHONE, message_id=message_id, actor="business_phone"
+        )
+    auto_reply = message.direction == "inbound" and not blocked
+    return Ingested(
+        str(lead_id), str(message_id), True, lead_created, str(conversation_id), auto_reply, blocked, hits
+    )
 
 
-async def get_lead(session: AsyncSession, tenant_id: str, lead_id: str) -> Lead:
-    lead = await LeadRepository(session).get(parse_id(tenant_id, "tenant_id"), parse_id(lead_id, "lead_id"))
-    if lead is None:
-        raise errors.LeadNotFound()
-    return lead
+async def record_outbound_sent(
+    session: AsyncSession, tenant_id: str, message_id: str, provider: str, provider_message_id: str
+) -> str:
+    """Give our outbound message its provider id; returns its status (statuses may have come first).
+
+    If the provider's echo of it was stored before we knew the id (the webhook won the race), that
+    echo is the same message: it is removed, with its takeover event, and ours takes the id.
+    """
+    authz.require_internal()
+    tenant, mid = parse_id(tenant_id, "tenant_id"), parse_id(message_id, "message_id")
+    provider, external_id = (
+        _required(provider, "provider"),
+        _required(provider_message_id, "provider_message_id"),
+    )
+    messages = MessageRepository(session)
+    ours = await messages.get(tenant, mid, lock=True)
+    if ours is None or ours.direction == "inbound":
+        raise errors.MessageNotFound()
+    other = await messages.find(tenant, provider, external_id, lock=True)
+    if other is not None and other.id != ours.id:
+        await _drop_echo(session, other)
+    await messages.set_external_id(tenant, mid, provider, external_id)
+    orphans = await StatusEventRepository(session).attach_orphans(tenant, provider, external_id, mid)
+    best = max([(ours.status, ours.status_at), *orphans], key=lambda s: STATUS_RANK.get(s[0] or "", 0))
+    if best[0] and best[0] != ours.status and best[1] is not None:
+        await messages.set_status(tenant, mid, best[0], best[1])
+    return best[0] or ""
+
+
+async def _drop_echo(session: AsyncSession, echo: Message) -> None:
+    events = EventRepository(session)
+    if echo.direction != "outbound_human" or not await events.has(echo.tenant_id, echo.id, HUMAN_FROM_PHONE):
+        raise errors.ProviderIdTaken()
+    await MessageRepository(session).delete(echo.tenant_id, echo.id)
+    await LeadRepository(session).uncount_message(echo.tenant_id, echo.lead_id)
+
+
+async def record_status(session: AsyncSession, tenant_id: str, update: StatusUpdate) -> StatusResult:
+    """Store a delivery status once per (message, status); the message's status only moves forward."""
+    authz.require_internal()
+    tenant = parse_id(tenant_id, "tenant_id")
+    provider = _required(update.provider, "provider")
+    external_id = _required(update.provider_message_id, "provider_message_id")
+    if update.status not in STATUS_RANK:
+        raise errors.BadValue("status", update.status, tuple(STATUS_RANK))
+    # Locking the message serialises concurrent statuses of it, so the rank comparison below is safe.
+    message = await MessageRepository(session).find(tenant, provider, external_id, lock=True)
+    created = await StatusEventRepository(session).insert_once(
+        {
+            "tenant_id": tenant,
+            "message_id": message.id if message else None,
+            "provider": provider,
+            "provider_message_id": external_id,
+            "status": update.status,
+            "error_code": clean(update.error_code),
+            "error_title": clean(update.error_title),
+            "at": update.at or datetime.now(UTC),
+        }
+    )
+    if message is None:
+        return StatusResult(found=False, created=created, message_status="")
+    current = message.status
+    if STATUS_RANK[update.status] > STATUS_RANK.get(current or "", 0):
+        await MessageRepository(session).set_status(
+            tenant, message.id, update.status, update.at or datetime.now(UTC)
+        )
+        current = update.status
+    return StatusResult(found=True, created=created, message_status=current or "")
+
+
+def _required(value: str, field: str) -> str:
+    cleaned = clean(value)
+    if not cleaned:
+        raise errors.MissingField(field)
+    return cleaned

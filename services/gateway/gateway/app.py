@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from gateway import errors
 from gateway.auth import PrincipalCache, Tokens
 from gateway.clients import Clients
 from gateway.config import Settings
-from gateway.routes import admin, audit, auth, health, users
+from gateway.routes import admin, audit, auth, catalog, health, leads, users
+from gateway.routes import settings as settings_routes
 from kit import context as callctx
 from kit import db
 from kit.config import service_database_url
@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 SMALL_BODY_PREFIXES = ("/api/v1/auth", "/api/v1/admin", "/api/v1/users", "/api/v1/audit", "/api/v1/niches")
 SMALL_BODY_BYTES = 16 * 1024
 # Routers of the other dashboard areas, included when present in this build.
-OPTIONAL_ROUTERS = ("gateway.routes.settings", "gateway.routes.catalog")
 
 
 def _redis_ping(url: str | None) -> tuple[Any, Callable[[], Awaitable[Any]] | None]:
@@ -107,20 +106,15 @@ def create_app(settings: Settings, clients: Clients | None = None) -> FastAPI:
         return response
 
     app.include_router(health.router)
-    for router in (auth.router, admin.router, users.router, audit.router, *_optional_routers()):
+    for router in (
+        auth.router,
+        admin.router,
+        users.router,
+        audit.router,
+        settings_routes.router,
+        catalog.router,
+        leads.router,
+    ):
         app.include_router(router)
     FastAPIInstrumentor.instrument_app(app, exclude_spans=["receive", "send"])
     return app
-
-
-def _optional_routers() -> list[APIRouter]:
-    found = []
-    for name in OPTIONAL_ROUTERS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name != name:
-                raise
-            continue
-        found.append(module.router)
-    return found

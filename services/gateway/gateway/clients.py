@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import grpc
+
+from kit import rpc
+from kit.config import SERVICES, CommonSettings
 from vellarys.ai.v1 import ai_pb2_grpc
 from vellarys.conversation.v1 import conversation_pb2_grpc
 from vellarys.notify.v1 import notify_pb2_grpc
 from vellarys.tenant.v1 import tenant_pb2_grpc
-
-from kit import rpc
-from kit.config import SERVICES, CommonSettings
 
 
 @dataclass

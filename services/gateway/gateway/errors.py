@@ -30,9 +30,7 @@ HTTP_CODES = {
 }
 
 
-def error_body(
-    status: int, code: str, message: str, request: Request, details: Any = None
-) -> JSONResponse:
+def error_body(status: int, code: str, message: str, request: Request, details: Any = None) -> JSONResponse:
     error: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         error["details"] = details

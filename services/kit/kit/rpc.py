@@ -27,6 +27,9 @@ from kit.errors import DomainError
 log = logging.getLogger(__name__)
 
 Readiness = Callable[[], Awaitable[bool]]
+# A health name that answers SERVING while the process is alive, whatever its database does:
+# liveness probes ask for it, so a database outage takes pods out of rotation without restarts.
+LIVENESS = "liveness"
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
@@ -153,6 +156,7 @@ class Server:
             await asyncio.sleep(self._interval)
 
     async def start(self) -> None:
+        await self.health.set(LIVENESS, SERVING)
         await self._set(False)
         await self.grpc.start()
         self._watch = asyncio.create_task(self._watch_readiness(), name="readiness")

@@ -58,11 +58,20 @@ def _otlp_exporter() -> SpanExporter | None:
 
 def _instrument_libraries() -> None:
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+    from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor, HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
 
-    try:
-        AsyncPGInstrumentor().instrument()
-    except Exception:  # an instrumentation must never stop a service from starting
-        log.warning("asyncpg instrumentation unavailable", exc_info=True)
+    # httpx for provider calls; httpx2 is what openai 3.x uses; redis for shared limits.
+    for instrumentor in (
+        AsyncPGInstrumentor(),
+        HTTPXClientInstrumentor(),
+        HTTPX2ClientInstrumentor(),
+        RedisInstrumentor(),
+    ):
+        try:
+            instrumentor.instrument()
+        except Exception:  # an instrumentation must never stop a service from starting
+            log.warning("%s unavailable", type(instrumentor).__name__, exc_info=True)
 
 
 def shutdown() -> None:

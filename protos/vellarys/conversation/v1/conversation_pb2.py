@@ -25,33 +25,61 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+vellarys/conversation/v1/conversation.proto\x12\x18vellarys.conversation.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"V\n\x05Media\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x11\n\tmime_type\x18\x03 \x01(\t\x12\x0f\n\x07\x63\x61ption\x18\x04 \x01(\t\x12\x10\n\x08\x66ilename\x18\x05 \x01(\t\"N\n\x08Location\x12\x10\n\x08latitude\x18\x01 \x01(\x01\x12\x11\n\tlongitude\x18\x02 \x01(\x01\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x04 \x01(\t\"\xfb\x02\n\x0eInboundMessage\x12\x10\n\x08provider\x18\x01 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x02 \x01(\t\x12\x12\n\nchannel_id\x18\x03 \x01(\t\x12\x0e\n\x06sender\x18\x04 \x01(\t\x12\x13\n\x0bsender_name\x18\x05 \x01(\t\x12\x33\n\x04kind\x18\x06 \x01(\x0e\x32%.vellarys.conversation.v1.MessageKind\x12\x0c\n\x04text\x18\x07 \x01(\t\x12.\n\x05media\x18\x08 \x01(\x0b\x32\x1f.vellarys.conversation.v1.Media\x12\x34\n\x08location\x18\t \x01(\x0b\x32\".vellarys.conversation.v1.Location\x12\x10\n\x08reply_id\x18\n \x01(\t\x12+\n\x07sent_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x66rom_me\x18\x0c \x01(\x08\x12\x10\n\x08raw_json\x18\r \x01(\t\"d\n\x14IngestInboundRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x39\n\x07message\x18\x02 \x01(\x0b\x32(.vellarys.conversation.v1.InboundMessage\"c\n\x15IngestInboundResponse\x12\x0f\n\x07lead_id\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63reated\x18\x03 \x01(\x08\x12\x14\n\x0clead_created\x18\x04 \x01(\x08\"\xce\x01\n\x04Lead\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\r\n\x05phone\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0flast_message_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rmessage_count\x18\x08 \x01(\x05\"4\n\x0eGetLeadRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07lead_id\x18\x02 \x01(\t\"?\n\x0fGetLeadResponse\x12,\n\x04lead\x18\x01 \x01(\x0b\x32\x1e.vellarys.conversation.v1.Lead*\xcc\x02\n\x0bMessageKind\x12\x1c\n\x18MESSAGE_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11MESSAGE_KIND_TEXT\x10\x01\x12\x16\n\x12MESSAGE_KIND_IMAGE\x10\x02\x12\x16\n\x12MESSAGE_KIND_AUDIO\x10\x03\x12\x16\n\x12MESSAGE_KIND_VIDEO\x10\x04\x12\x19\n\x15MESSAGE_KIND_DOCUMENT\x10\x05\x12\x18\n\x14MESSAGE_KIND_STICKER\x10\x06\x12\x19\n\x15MESSAGE_KIND_LOCATION\x10\x07\x12\x19\n\x15MESSAGE_KIND_CONTACTS\x10\x08\x12\x1c\n\x18MESSAGE_KIND_INTERACTIVE\x10\t\x12\x19\n\x15MESSAGE_KIND_REACTION\x10\n\x12\x1c\n\x18MESSAGE_KIND_UNSUPPORTED\x10\x0b*v\n\tDirection\x12\x19\n\x15\x44IRECTION_UNSPECIFIED\x10\x00\x12\x15\n\x11\x44IRECTION_INBOUND\x10\x01\x12\x1c\n\x18\x44IRECTION_OUTBOUND_HUMAN\x10\x02\x12\x19\n\x15\x44IRECTION_OUTBOUND_AI\x10\x03\x32\xe7\x01\n\x13\x43onversationService\x12p\n\rIngestInbound\x12..vellarys.conversation.v1.IngestInboundRequest\x1a/.vellarys.conversation.v1.IngestInboundResponse\x12^\n\x07GetLead\x12(.vellarys.conversation.v1.GetLeadRequest\x1a).vellarys.conversation.v1.GetLeadResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+vellarys/conversation/v1/conversation.proto\x12\x18vellarys.conversation.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa9\x01\n\nLimitState\x12\x41\n\x13messages_per_minute\x18\x01 \x01(\x0e\x32$.vellarys.conversation.v1.LimitLevel\x12\x18\n\x10tenant_suspended\x18\x02 \x01(\x08\x12\x1e\n\x16new_leads_per_day_soft\x18\x03 \x01(\x05\x12\x1e\n\x16new_leads_per_day_hard\x18\x04 \x01(\x05\"V\n\x05Media\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x11\n\tmime_type\x18\x03 \x01(\t\x12\x0f\n\x07\x63\x61ption\x18\x04 \x01(\t\x12\x10\n\x08\x66ilename\x18\x05 \x01(\t\"N\n\x08Location\x12\x10\n\x08latitude\x18\x01 \x01(\x01\x12\x11\n\tlongitude\x18\x02 \x01(\x01\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x04 \x01(\t\"\xfb\x02\n\x0eInboundMessage\x12\x10\n\x08provider\x18\x01 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x02 \x01(\t\x12\x12\n\nchannel_id\x18\x03 \x01(\t\x12\x0e\n\x06sender\x18\x04 \x01(\t\x12\x13\n\x0bsender_name\x18\x05 \x01(\t\x12\x33\n\x04kind\x18\x06 \x01(\x0e\x32%.vellarys.conversation.v1.MessageKind\x12\x0c\n\x04text\x18\x07 \x01(\t\x12.\n\x05media\x18\x08 \x01(\x0b\x32\x1f.vellarys.conversation.v1.Media\x12\x34\n\x08location\x18\t \x01(\x0b\x32\".vellarys.conversation.v1.Location\x12\x10\n\x08reply_id\x18\n \x01(\t\x12+\n\x07sent_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x66rom_me\x18\x0c \x01(\x08\x12\x10\n\x08raw_json\x18\r \x01(\t\"\x9a\x01\n\x14IngestInboundRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x39\n\x07message\x18\x02 \x01(\x0b\x32(.vellarys.conversation.v1.InboundMessage\x12\x34\n\x06limits\x18\x03 \x01(\x0b\x32$.vellarys.conversation.v1.LimitState\"\xc5\x01\n\x15IngestInboundResponse\x12\x0f\n\x07lead_id\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63reated\x18\x03 \x01(\x08\x12\x14\n\x0clead_created\x18\x04 \x01(\x08\x12\x17\n\x0f\x63onversation_id\x18\x05 \x01(\t\x12\x12\n\nauto_reply\x18\x06 \x01(\x08\x12\x1a\n\x12\x61uto_reply_blocked\x18\x07 \x01(\t\x12\x17\n\x0fsoft_limits_hit\x18\x08 \x03(\t\"\xa7\x02\n\x04Lead\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\r\n\x05phone\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0flast_message_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rmessage_count\x18\x08 \x01(\x05\x12\x18\n\x10\x61ssigned_user_id\x18\t \x01(\t\x12\r\n\x05notes\x18\n \x01(\t\x12.\n\nupdated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"4\n\x0eGetLeadRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07lead_id\x18\x02 \x01(\t\"?\n\x0fGetLeadResponse\x12,\n\x04lead\x18\x01 \x01(\x0b\x32\x1e.vellarys.conversation.v1.Lead\"q\n\x19RecordOutboundSentRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x10\n\x08provider\x18\x03 \x01(\t\x12\x1b\n\x13provider_message_id\x18\x04 \x01(\t\",\n\x1aRecordOutboundSentResponse\x12\x0e\n\x06status\x18\x01 \x01(\t\"\xe2\x01\n\x13RecordStatusRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\x1b\n\x13provider_message_id\x18\x03 \x01(\t\x12\x38\n\x06status\x18\x04 \x01(\x0e\x32(.vellarys.conversation.v1.DeliveryStatus\x12\x12\n\nerror_code\x18\x05 \x01(\t\x12\x13\n\x0b\x65rror_title\x18\x06 \x01(\t\x12&\n\x02\x61t\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"N\n\x14RecordStatusResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12\x16\n\x0emessage_status\x18\x03 \x01(\t\"\xdb\x02\n\x10ListLeadsRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x18\n\x10\x61ssigned_user_id\x18\x03 \x01(\t\x12\x1a\n\x12unassigned_or_mine\x18\x04 \x01(\x08\x12\r\n\x05query\x18\x05 \x01(\t\x12\x30\n\x0c\x63reated_from\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_to\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x61\x63tive_from\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tactive_to\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x63ursor\x18\n \x01(\t\x12\r\n\x05limit\x18\x0b \x01(\x05\"W\n\x11ListLeadsResponse\x12-\n\x05leads\x18\x01 \x03(\x0b\x32\x1e.vellarys.conversation.v1.Lead\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"\xb8\x03\n\x0b\x43hatMessage\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07lead_id\x18\x02 \x01(\t\x12\x36\n\tdirection\x18\x03 \x01(\x0e\x32#.vellarys.conversation.v1.Direction\x12\x33\n\x04kind\x18\x04 \x01(\x0e\x32%.vellarys.conversation.v1.MessageKind\x12\x0c\n\x04text\x18\x05 \x01(\t\x12.\n\x05media\x18\x06 \x01(\x0b\x32\x1f.vellarys.conversation.v1.Media\x12\x34\n\x08location\x18\x07 \x01(\x0b\x32\".vellarys.conversation.v1.Location\x12\x10\n\x08reply_id\x18\x08 \x01(\t\x12\x10\n\x08provider\x18\t \x01(\t\x12\x0e\n\x06status\x18\n \x01(\t\x12\x1a\n\x12\x61uto_reply_blocked\x18\x0b \x01(\t\x12+\n\x07sent_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"X\n\x13ListMessagesRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07lead_id\x18\x02 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\x05\"d\n\x14ListMessagesResponse\x12\x37\n\x08messages\x18\x01 \x03(\x0b\x32%.vellarys.conversation.v1.ChatMessage\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"u\n\x11UpdateLeadRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07lead_id\x18\x02 \x01(\t\x12\x13\n\x06status\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05notes\x18\x04 \x01(\tH\x01\x88\x01\x01\x42\t\n\x07_statusB\x08\n\x06_notes\"B\n\x12UpdateLeadResponse\x12,\n\x04lead\x18\x01 \x01(\x0b\x32\x1e.vellarys.conversation.v1.Lead*i\n\nLimitLevel\x12\x1b\n\x17LIMIT_LEVEL_UNSPECIFIED\x10\x00\x12\x12\n\x0eLIMIT_LEVEL_OK\x10\x01\x12\x14\n\x10LIMIT_LEVEL_SOFT\x10\x02\x12\x14\n\x10LIMIT_LEVEL_HARD\x10\x03*\xcc\x02\n\x0bMessageKind\x12\x1c\n\x18MESSAGE_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11MESSAGE_KIND_TEXT\x10\x01\x12\x16\n\x12MESSAGE_KIND_IMAGE\x10\x02\x12\x16\n\x12MESSAGE_KIND_AUDIO\x10\x03\x12\x16\n\x12MESSAGE_KIND_VIDEO\x10\x04\x12\x19\n\x15MESSAGE_KIND_DOCUMENT\x10\x05\x12\x18\n\x14MESSAGE_KIND_STICKER\x10\x06\x12\x19\n\x15MESSAGE_KIND_LOCATION\x10\x07\x12\x19\n\x15MESSAGE_KIND_CONTACTS\x10\x08\x12\x1c\n\x18MESSAGE_KIND_INTERACTIVE\x10\t\x12\x19\n\x15MESSAGE_KIND_REACTION\x10\n\x12\x1c\n\x18MESSAGE_KIND_UNSUPPORTED\x10\x0b*v\n\tDirection\x12\x19\n\x15\x44IRECTION_UNSPECIFIED\x10\x00\x12\x15\n\x11\x44IRECTION_INBOUND\x10\x01\x12\x1c\n\x18\x44IRECTION_OUTBOUND_HUMAN\x10\x02\x12\x19\n\x15\x44IRECTION_OUTBOUND_AI\x10\x03*\xd8\x01\n\x0e\x44\x65liveryStatus\x12\x1f\n\x1b\x44\x45LIVERY_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x44\x45LIVERY_STATUS_QUEUED\x10\x01\x12\x18\n\x14\x44\x45LIVERY_STATUS_SENT\x10\x02\x12\x1d\n\x19\x44\x45LIVERY_STATUS_DELIVERED\x10\x03\x12\x18\n\x14\x44\x45LIVERY_STATUS_READ\x10\x04\x12\x1a\n\x16\x44\x45LIVERY_STATUS_PLAYED\x10\x05\x12\x1a\n\x16\x44\x45LIVERY_STATUS_FAILED\x10\x06\x32\x95\x06\n\x13\x43onversationService\x12p\n\rIngestInbound\x12..vellarys.conversation.v1.IngestInboundRequest\x1a/.vellarys.conversation.v1.IngestInboundResponse\x12^\n\x07GetLead\x12(.vellarys.conversation.v1.GetLeadRequest\x1a).vellarys.conversation.v1.GetLeadResponse\x12\x7f\n\x12RecordOutboundSent\x12\x33.vellarys.conversation.v1.RecordOutboundSentRequest\x1a\x34.vellarys.conversation.v1.RecordOutboundSentResponse\x12m\n\x0cRecordStatus\x12-.vellarys.conversation.v1.RecordStatusRequest\x1a..vellarys.conversation.v1.RecordStatusResponse\x12\x64\n\tListLeads\x12*.vellarys.conversation.v1.ListLeadsRequest\x1a+.vellarys.conversation.v1.ListLeadsResponse\x12m\n\x0cListMessages\x12-.vellarys.conversation.v1.ListMessagesRequest\x1a..vellarys.conversation.v1.ListMessagesResponse\x12g\n\nUpdateLead\x12+.vellarys.conversation.v1.UpdateLeadRequest\x1a,.vellarys.conversation.v1.UpdateLeadResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'vellarys.conversation.v1.conversation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MESSAGEKIND']._serialized_start=1188
-  _globals['_MESSAGEKIND']._serialized_end=1520
-  _globals['_DIRECTION']._serialized_start=1522
-  _globals['_DIRECTION']._serialized_end=1640
-  _globals['_MEDIA']._serialized_start=106
-  _globals['_MEDIA']._serialized_end=192
-  _globals['_LOCATION']._serialized_start=194
-  _globals['_LOCATION']._serialized_end=272
-  _globals['_INBOUNDMESSAGE']._serialized_start=275
-  _globals['_INBOUNDMESSAGE']._serialized_end=654
-  _globals['_INGESTINBOUNDREQUEST']._serialized_start=656
-  _globals['_INGESTINBOUNDREQUEST']._serialized_end=756
-  _globals['_INGESTINBOUNDRESPONSE']._serialized_start=758
-  _globals['_INGESTINBOUNDRESPONSE']._serialized_end=857
-  _globals['_LEAD']._serialized_start=860
-  _globals['_LEAD']._serialized_end=1066
-  _globals['_GETLEADREQUEST']._serialized_start=1068
-  _globals['_GETLEADREQUEST']._serialized_end=1120
-  _globals['_GETLEADRESPONSE']._serialized_start=1122
-  _globals['_GETLEADRESPONSE']._serialized_end=1185
-  _globals['_CONVERSATIONSERVICE']._serialized_start=1643
-  _globals['_CONVERSATIONSERVICE']._serialized_end=1874
+  _globals['_LIMITLEVEL']._serialized_start=3333
+  _globals['_LIMITLEVEL']._serialized_end=3438
+  _globals['_MESSAGEKIND']._serialized_start=3441
+  _globals['_MESSAGEKIND']._serialized_end=3773
+  _globals['_DIRECTION']._serialized_start=3775
+  _globals['_DIRECTION']._serialized_end=3893
+  _globals['_DELIVERYSTATUS']._serialized_start=3896
+  _globals['_DELIVERYSTATUS']._serialized_end=4112
+  _globals['_LIMITSTATE']._serialized_start=107
+  _globals['_LIMITSTATE']._serialized_end=276
+  _globals['_MEDIA']._serialized_start=278
+  _globals['_MEDIA']._serialized_end=364
+  _globals['_LOCATION']._serialized_start=366
+  _globals['_LOCATION']._serialized_end=444
+  _globals['_INBOUNDMESSAGE']._serialized_start=447
+  _globals['_INBOUNDMESSAGE']._serialized_end=826
+  _globals['_INGESTINBOUNDREQUEST']._serialized_start=829
+  _globals['_INGESTINBOUNDREQUEST']._serialized_end=983
+  _globals['_INGESTINBOUNDRESPONSE']._serialized_start=986
+  _globals['_INGESTINBOUNDRESPONSE']._serialized_end=1183
+  _globals['_LEAD']._serialized_start=1186
+  _globals['_LEAD']._serialized_end=1481
+  _globals['_GETLEADREQUEST']._serialized_start=1483
+  _globals['_GETLEADREQUEST']._serialized_end=1535
+  _globals['_GETLEADRESPONSE']._serialized_start=1537
+  _globals['_GETLEADRESPONSE']._serialized_end=1600
+  _globals['_RECORDOUTBOUNDSENTREQUEST']._serialized_start=1602
+  _globals['_RECORDOUTBOUNDSENTREQUEST']._serialized_end=1715
+  _globals['_RECORDOUTBOUNDSENTRESPONSE']._serialized_start=1717
+  _globals['_RECORDOUTBOUNDSENTRESPONSE']._serialized_end=1761
+  _globals['_RECORDSTATUSREQUEST']._serialized_start=1764
+  _globals['_RECORDSTATUSREQUEST']._serialized_end=1990
+  _globals['_RECORDSTATUSRESPONSE']._serialized_start=1992
+  _globals['_RECORDSTATUSRESPONSE']._serialized_end=2070
+  _globals['_LISTLEADSREQUEST']._serialized_start=2073
+  _globals['_LISTLEADSREQUEST']._serialized_end=2420
+  _globals['_LISTLEADSRESPONSE']._serialized_start=2422
+  _globals['_LISTLEADSRESPONSE']._serialized_end=2509
+  _globals['_CHATMESSAGE']._serialized_start=2512
+  _globals['_CHATMESSAGE']._serialized_end=2952
+  _globals['_LISTMESSAGESREQUEST']._serialized_start=2954
+  _globals['_LISTMESSAGESREQUEST']._serialized_end=3042
+  _globals['_LISTMESSAGESRESPONSE']._serialized_start=3044
+  _globals['_LISTMESSAGESRESPONSE']._serialized_end=3144
+  _globals['_UPDATELEADREQUEST']._serialized_start=3146
+  _globals['_UPDATELEADREQUEST']._serialized_end=3263
+  _globals['_UPDATELEADRESPONSE']._serialized_start=3265
+  _globals['_UPDATELEADRESPONSE']._serialized_end=3331
+  _globals['_CONVERSATIONSERVICE']._serialized_start=4115
+  _globals['_CONVERSATIONSERVICE']._serialized_end=4904
 # @@protoc_insertion_point(module_scope)

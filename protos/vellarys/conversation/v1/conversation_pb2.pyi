@@ -1,13 +1,21 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class LimitLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LIMIT_LEVEL_UNSPECIFIED: _ClassVar[LimitLevel]
+    LIMIT_LEVEL_OK: _ClassVar[LimitLevel]
+    LIMIT_LEVEL_SOFT: _ClassVar[LimitLevel]
+    LIMIT_LEVEL_HARD: _ClassVar[LimitLevel]
 
 class MessageKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -30,6 +38,20 @@ class Direction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DIRECTION_INBOUND: _ClassVar[Direction]
     DIRECTION_OUTBOUND_HUMAN: _ClassVar[Direction]
     DIRECTION_OUTBOUND_AI: _ClassVar[Direction]
+
+class DeliveryStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DELIVERY_STATUS_UNSPECIFIED: _ClassVar[DeliveryStatus]
+    DELIVERY_STATUS_QUEUED: _ClassVar[DeliveryStatus]
+    DELIVERY_STATUS_SENT: _ClassVar[DeliveryStatus]
+    DELIVERY_STATUS_DELIVERED: _ClassVar[DeliveryStatus]
+    DELIVERY_STATUS_READ: _ClassVar[DeliveryStatus]
+    DELIVERY_STATUS_PLAYED: _ClassVar[DeliveryStatus]
+    DELIVERY_STATUS_FAILED: _ClassVar[DeliveryStatus]
+LIMIT_LEVEL_UNSPECIFIED: LimitLevel
+LIMIT_LEVEL_OK: LimitLevel
+LIMIT_LEVEL_SOFT: LimitLevel
+LIMIT_LEVEL_HARD: LimitLevel
 MESSAGE_KIND_UNSPECIFIED: MessageKind
 MESSAGE_KIND_TEXT: MessageKind
 MESSAGE_KIND_IMAGE: MessageKind
@@ -46,6 +68,25 @@ DIRECTION_UNSPECIFIED: Direction
 DIRECTION_INBOUND: Direction
 DIRECTION_OUTBOUND_HUMAN: Direction
 DIRECTION_OUTBOUND_AI: Direction
+DELIVERY_STATUS_UNSPECIFIED: DeliveryStatus
+DELIVERY_STATUS_QUEUED: DeliveryStatus
+DELIVERY_STATUS_SENT: DeliveryStatus
+DELIVERY_STATUS_DELIVERED: DeliveryStatus
+DELIVERY_STATUS_READ: DeliveryStatus
+DELIVERY_STATUS_PLAYED: DeliveryStatus
+DELIVERY_STATUS_FAILED: DeliveryStatus
+
+class LimitState(_message.Message):
+    __slots__ = ("messages_per_minute", "tenant_suspended", "new_leads_per_day_soft", "new_leads_per_day_hard")
+    MESSAGES_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    TENANT_SUSPENDED_FIELD_NUMBER: _ClassVar[int]
+    NEW_LEADS_PER_DAY_SOFT_FIELD_NUMBER: _ClassVar[int]
+    NEW_LEADS_PER_DAY_HARD_FIELD_NUMBER: _ClassVar[int]
+    messages_per_minute: LimitLevel
+    tenant_suspended: bool
+    new_leads_per_day_soft: int
+    new_leads_per_day_hard: int
+    def __init__(self, messages_per_minute: _Optional[_Union[LimitLevel, str]] = ..., tenant_suspended: _Optional[bool] = ..., new_leads_per_day_soft: _Optional[int] = ..., new_leads_per_day_hard: _Optional[int] = ...) -> None: ...
 
 class Media(_message.Message):
     __slots__ = ("id", "url", "mime_type", "caption", "filename")
@@ -104,27 +145,37 @@ class InboundMessage(_message.Message):
     def __init__(self, provider: _Optional[str] = ..., external_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., sender: _Optional[str] = ..., sender_name: _Optional[str] = ..., kind: _Optional[_Union[MessageKind, str]] = ..., text: _Optional[str] = ..., media: _Optional[_Union[Media, _Mapping]] = ..., location: _Optional[_Union[Location, _Mapping]] = ..., reply_id: _Optional[str] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., from_me: _Optional[bool] = ..., raw_json: _Optional[str] = ...) -> None: ...
 
 class IngestInboundRequest(_message.Message):
-    __slots__ = ("tenant_id", "message")
+    __slots__ = ("tenant_id", "message", "limits")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     message: InboundMessage
-    def __init__(self, tenant_id: _Optional[str] = ..., message: _Optional[_Union[InboundMessage, _Mapping]] = ...) -> None: ...
+    limits: LimitState
+    def __init__(self, tenant_id: _Optional[str] = ..., message: _Optional[_Union[InboundMessage, _Mapping]] = ..., limits: _Optional[_Union[LimitState, _Mapping]] = ...) -> None: ...
 
 class IngestInboundResponse(_message.Message):
-    __slots__ = ("lead_id", "message_id", "created", "lead_created")
+    __slots__ = ("lead_id", "message_id", "created", "lead_created", "conversation_id", "auto_reply", "auto_reply_blocked", "soft_limits_hit")
     LEAD_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
     LEAD_CREATED_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    AUTO_REPLY_FIELD_NUMBER: _ClassVar[int]
+    AUTO_REPLY_BLOCKED_FIELD_NUMBER: _ClassVar[int]
+    SOFT_LIMITS_HIT_FIELD_NUMBER: _ClassVar[int]
     lead_id: str
     message_id: str
     created: bool
     lead_created: bool
-    def __init__(self, lead_id: _Optional[str] = ..., message_id: _Optional[str] = ..., created: _Optional[bool] = ..., lead_created: _Optional[bool] = ...) -> None: ...
+    conversation_id: str
+    auto_reply: bool
+    auto_reply_blocked: str
+    soft_limits_hit: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, lead_id: _Optional[str] = ..., message_id: _Optional[str] = ..., created: _Optional[bool] = ..., lead_created: _Optional[bool] = ..., conversation_id: _Optional[str] = ..., auto_reply: _Optional[bool] = ..., auto_reply_blocked: _Optional[str] = ..., soft_limits_hit: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Lead(_message.Message):
-    __slots__ = ("id", "tenant_id", "phone", "name", "status", "created_at", "last_message_at", "message_count")
+    __slots__ = ("id", "tenant_id", "phone", "name", "status", "created_at", "last_message_at", "message_count", "assigned_user_id", "notes", "updated_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     PHONE_FIELD_NUMBER: _ClassVar[int]
@@ -133,6 +184,9 @@ class Lead(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     LAST_MESSAGE_AT_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNED_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     tenant_id: str
     phone: str
@@ -141,7 +195,10 @@ class Lead(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     last_message_at: _timestamp_pb2.Timestamp
     message_count: int
-    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., phone: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_message_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message_count: _Optional[int] = ...) -> None: ...
+    assigned_user_id: str
+    notes: str
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., phone: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_message_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message_count: _Optional[int] = ..., assigned_user_id: _Optional[str] = ..., notes: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetLeadRequest(_message.Message):
     __slots__ = ("tenant_id", "lead_id")
@@ -152,6 +209,154 @@ class GetLeadRequest(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., lead_id: _Optional[str] = ...) -> None: ...
 
 class GetLeadResponse(_message.Message):
+    __slots__ = ("lead",)
+    LEAD_FIELD_NUMBER: _ClassVar[int]
+    lead: Lead
+    def __init__(self, lead: _Optional[_Union[Lead, _Mapping]] = ...) -> None: ...
+
+class RecordOutboundSentRequest(_message.Message):
+    __slots__ = ("tenant_id", "message_id", "provider", "provider_message_id")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    message_id: str
+    provider: str
+    provider_message_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., message_id: _Optional[str] = ..., provider: _Optional[str] = ..., provider_message_id: _Optional[str] = ...) -> None: ...
+
+class RecordOutboundSentResponse(_message.Message):
+    __slots__ = ("status",)
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    status: str
+    def __init__(self, status: _Optional[str] = ...) -> None: ...
+
+class RecordStatusRequest(_message.Message):
+    __slots__ = ("tenant_id", "provider", "provider_message_id", "status", "error_code", "error_title", "at")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_TITLE_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    provider: str
+    provider_message_id: str
+    status: DeliveryStatus
+    error_code: str
+    error_title: str
+    at: _timestamp_pb2.Timestamp
+    def __init__(self, tenant_id: _Optional[str] = ..., provider: _Optional[str] = ..., provider_message_id: _Optional[str] = ..., status: _Optional[_Union[DeliveryStatus, str]] = ..., error_code: _Optional[str] = ..., error_title: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RecordStatusResponse(_message.Message):
+    __slots__ = ("found", "created", "message_status")
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_STATUS_FIELD_NUMBER: _ClassVar[int]
+    found: bool
+    created: bool
+    message_status: str
+    def __init__(self, found: _Optional[bool] = ..., created: _Optional[bool] = ..., message_status: _Optional[str] = ...) -> None: ...
+
+class ListLeadsRequest(_message.Message):
+    __slots__ = ("tenant_id", "status", "assigned_user_id", "unassigned_or_mine", "query", "created_from", "created_to", "active_from", "active_to", "cursor", "limit")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNED_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    UNASSIGNED_OR_MINE_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FROM_FIELD_NUMBER: _ClassVar[int]
+    CREATED_TO_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_TO_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    status: str
+    assigned_user_id: str
+    unassigned_or_mine: bool
+    query: str
+    created_from: _timestamp_pb2.Timestamp
+    created_to: _timestamp_pb2.Timestamp
+    active_from: _timestamp_pb2.Timestamp
+    active_to: _timestamp_pb2.Timestamp
+    cursor: str
+    limit: int
+    def __init__(self, tenant_id: _Optional[str] = ..., status: _Optional[str] = ..., assigned_user_id: _Optional[str] = ..., unassigned_or_mine: _Optional[bool] = ..., query: _Optional[str] = ..., created_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cursor: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListLeadsResponse(_message.Message):
+    __slots__ = ("leads", "next_cursor")
+    LEADS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    leads: _containers.RepeatedCompositeFieldContainer[Lead]
+    next_cursor: str
+    def __init__(self, leads: _Optional[_Iterable[_Union[Lead, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class ChatMessage(_message.Message):
+    __slots__ = ("id", "lead_id", "direction", "kind", "text", "media", "location", "reply_id", "provider", "status", "auto_reply_blocked", "sent_at", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    LEAD_ID_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    REPLY_ID_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    AUTO_REPLY_BLOCKED_FIELD_NUMBER: _ClassVar[int]
+    SENT_AT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    lead_id: str
+    direction: Direction
+    kind: MessageKind
+    text: str
+    media: Media
+    location: Location
+    reply_id: str
+    provider: str
+    status: str
+    auto_reply_blocked: str
+    sent_at: _timestamp_pb2.Timestamp
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., lead_id: _Optional[str] = ..., direction: _Optional[_Union[Direction, str]] = ..., kind: _Optional[_Union[MessageKind, str]] = ..., text: _Optional[str] = ..., media: _Optional[_Union[Media, _Mapping]] = ..., location: _Optional[_Union[Location, _Mapping]] = ..., reply_id: _Optional[str] = ..., provider: _Optional[str] = ..., status: _Optional[str] = ..., auto_reply_blocked: _Optional[str] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListMessagesRequest(_message.Message):
+    __slots__ = ("tenant_id", "lead_id", "cursor", "limit")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    LEAD_ID_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    lead_id: str
+    cursor: str
+    limit: int
+    def __init__(self, tenant_id: _Optional[str] = ..., lead_id: _Optional[str] = ..., cursor: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListMessagesResponse(_message.Message):
+    __slots__ = ("messages", "next_cursor")
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    messages: _containers.RepeatedCompositeFieldContainer[ChatMessage]
+    next_cursor: str
+    def __init__(self, messages: _Optional[_Iterable[_Union[ChatMessage, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class UpdateLeadRequest(_message.Message):
+    __slots__ = ("tenant_id", "lead_id", "status", "notes")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    LEAD_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    lead_id: str
+    status: str
+    notes: str
+    def __init__(self, tenant_id: _Optional[str] = ..., lead_id: _Optional[str] = ..., status: _Optional[str] = ..., notes: _Optional[str] = ...) -> None: ...
+
+class UpdateLeadResponse(_message.Message):
     __slots__ = ("lead",)
     LEAD_FIELD_NUMBER: _ClassVar[int]
     lead: Lead

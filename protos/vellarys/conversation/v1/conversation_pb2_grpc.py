@@ -45,6 +45,31 @@ class ConversationServiceStub:
                 request_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.GetLeadRequest.SerializeToString,
                 response_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.GetLeadResponse.FromString,
                 _registered_method=True)
+        self.RecordOutboundSent = channel.unary_unary(
+                '/vellarys.conversation.v1.ConversationService/RecordOutboundSent',
+                request_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordOutboundSentRequest.SerializeToString,
+                response_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordOutboundSentResponse.FromString,
+                _registered_method=True)
+        self.RecordStatus = channel.unary_unary(
+                '/vellarys.conversation.v1.ConversationService/RecordStatus',
+                request_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordStatusRequest.SerializeToString,
+                response_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordStatusResponse.FromString,
+                _registered_method=True)
+        self.ListLeads = channel.unary_unary(
+                '/vellarys.conversation.v1.ConversationService/ListLeads',
+                request_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListLeadsRequest.SerializeToString,
+                response_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListLeadsResponse.FromString,
+                _registered_method=True)
+        self.ListMessages = channel.unary_unary(
+                '/vellarys.conversation.v1.ConversationService/ListMessages',
+                request_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListMessagesRequest.SerializeToString,
+                response_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListMessagesResponse.FromString,
+                _registered_method=True)
+        self.UpdateLead = channel.unary_unary(
+                '/vellarys.conversation.v1.ConversationService/UpdateLead',
+                request_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.UpdateLeadRequest.SerializeToString,
+                response_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.UpdateLeadResponse.FromString,
+                _registered_method=True)
 
 
 class ConversationServiceServicer:
@@ -64,6 +89,40 @@ class ConversationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordOutboundSent(self, request, context):
+        """Sets the provider message id of an outbound message we stored, so the provider's echo of it is
+        recognised (same tenant, provider, id) instead of being stored a second time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordStatus(self, request, context):
+        """Stores one delivery status event once per (message, status); the message's status never goes back.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListLeads(self, request, context):
+        """The dashboard's leads list: newest activity first, keyset-paginated.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMessages(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateLead(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConversationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -76,6 +135,31 @@ def add_ConversationServiceServicer_to_server(servicer, server):
                     servicer.GetLead,
                     request_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.GetLeadRequest.FromString,
                     response_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.GetLeadResponse.SerializeToString,
+            ),
+            'RecordOutboundSent': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordOutboundSent,
+                    request_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordOutboundSentRequest.FromString,
+                    response_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordOutboundSentResponse.SerializeToString,
+            ),
+            'RecordStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordStatus,
+                    request_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordStatusRequest.FromString,
+                    response_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordStatusResponse.SerializeToString,
+            ),
+            'ListLeads': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLeads,
+                    request_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListLeadsRequest.FromString,
+                    response_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListLeadsResponse.SerializeToString,
+            ),
+            'ListMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMessages,
+                    request_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListMessagesRequest.FromString,
+                    response_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListMessagesResponse.SerializeToString,
+            ),
+            'UpdateLead': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateLead,
+                    request_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.UpdateLeadRequest.FromString,
+                    response_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.UpdateLeadResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -133,6 +217,141 @@ class ConversationService:
             '/vellarys.conversation.v1.ConversationService/GetLead',
             vellarys_dot_conversation_dot_v1_dot_conversation__pb2.GetLeadRequest.SerializeToString,
             vellarys_dot_conversation_dot_v1_dot_conversation__pb2.GetLeadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordOutboundSent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.conversation.v1.ConversationService/RecordOutboundSent',
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordOutboundSentRequest.SerializeToString,
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordOutboundSentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.conversation.v1.ConversationService/RecordStatus',
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordStatusRequest.SerializeToString,
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLeads(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.conversation.v1.ConversationService/ListLeads',
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListLeadsRequest.SerializeToString,
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListLeadsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.conversation.v1.ConversationService/ListMessages',
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListMessagesRequest.SerializeToString,
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateLead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.conversation.v1.ConversationService/UpdateLead',
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.UpdateLeadRequest.SerializeToString,
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.UpdateLeadResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -52,7 +52,10 @@ async def test_rpcs_are_counted_by_status_and_scraped(migrated, database_url):
     metrics.serve(port)
     async with httpx.AsyncClient() as client:
         text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
-    assert f'vellarys_grpc_server_handled_total{{code="NOT_FOUND",method="GetTenant",service="{SERVICE}"}}' in text
+    assert (
+        f'vellarys_grpc_server_handled_total{{code="NOT_FOUND",method="GetTenant",service="{SERVICE}"}}'
+        in text
+    )
     assert 'vellarys_db_pool_size{service="tenant-test"} 1.0' in text
     assert "process_resident_memory_bytes" in text
     await engine.dispose()

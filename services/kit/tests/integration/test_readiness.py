@@ -64,6 +64,8 @@ async def test_not_serving_until_database_answers(cluster: LocalCluster):
             # Down from the start: it must not claim to serve.
             await asyncio.sleep(1.0)
             assert await rpc.check_health(channel) == "NOT_SERVING"
+            # ...yet alive: liveness probes must not restart it for its database's sake.
+            assert await rpc.check_health(channel, rpc.LIVENESS) == "SERVING"
             await asyncio.to_thread(cluster.start)
             await wait_for(channel, "SERVING", timeout=15)
             await asyncio.to_thread(cluster.stop)
