@@ -6,7 +6,7 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.config import Settings
-from kit import config, logs, telemetry
+from kit import config, logs, rpc, telemetry
 
 
 def main() -> int:
@@ -14,6 +14,7 @@ def main() -> int:
         print("usage: python -m gateway [serve]", file=sys.stderr)
         return 2
     settings = config.load(Settings)
+    rpc.configure_internal_auth(settings.secret_key)
     telemetry.configure("gateway")
     logs.configure("gateway", settings.log_level, settings.log_format)
     uvicorn.run(

@@ -8,6 +8,7 @@ context into metadata and a deadline on every call.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import signal
 import time
@@ -22,11 +23,35 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from kit import context as callctx
 from kit import metrics
+from kit.config import derive_secret
 from kit.errors import DomainError
 
 log = logging.getLogger(__name__)
 
 Readiness = Callable[[], Awaitable[bool]]
+
+# Services trust the tenant/actor/role metadata of a call only from a caller that proves it holds
+# SECRET_KEY: every channel sends a key derived from it, every server checks it (probes excepted).
+INTERNAL_KEY = "x-vellarys-internal"
+_UNCHECKED_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+_internal_token: str | None = None
+
+
+def configure_internal_auth(secret_key: str | None) -> None:
+    """Turn on (or, with None, off) the shared-secret check of service-to-service calls."""
+    global _internal_token
+    _internal_token = derive_secret(secret_key, "internal-rpc") if secret_key else None
+
+
+def _authentic(metadata: Any) -> bool:
+    if _internal_token is None:
+        return True
+    for key, value in metadata or ():
+        if key == INTERNAL_KEY and isinstance(value, str):
+            return hmac.compare_digest(value, _internal_token)
+    return False
+
+
 # A health name that answers SERVING while the process is alive, whatever its database does:
 # liveness probes ask for it, so a database outage takes pods out of rotation without restarts.
 LIVENESS = "liveness"
@@ -45,6 +70,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         call_context = callctx.CallContext.from_metadata(details.invocation_metadata)
         method = details.method
         labels = metrics.split_method(method)
+        if not method.startswith(_UNCHECKED_PREFIXES) and not _authentic(details.invocation_metadata):
+            return _reject(handler, labels)
 
         async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
             token = callctx.current.set(call_context)
@@ -77,6 +104,20 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         )
 
 
+def _reject(handler: Any, labels: tuple[str, str]) -> Any:
+    async def unauthenticated(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        metrics.GRPC_HANDLED.labels(*labels, "UNAUTHENTICATED").inc()
+        await context.abort(
+            grpc.StatusCode.UNAUTHENTICATED, "internal call without a valid service credential"
+        )
+
+    return grpc.unary_unary_rpc_method_handler(
+        unauthenticated,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
 class ContextClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
     """Forwards the current call context as metadata and bounds every call with a deadline."""
 
@@ -89,6 +130,8 @@ class ContextClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: i
         metadata = list(details.metadata or ())
         present = {key for key, _ in metadata}
         metadata.extend(p for p in callctx.get().metadata() if p[0] not in present)
+        if _internal_token is not None:
+            metadata.append((INTERNAL_KEY, _internal_token))
         new_details = grpc.aio.ClientCallDetails(
             method=details.method,
             timeout=details.timeout if details.timeout is not None else self._deadline,

@@ -9,7 +9,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kit import config, logs, metrics, migrate, telemetry
+from kit import config, logs, metrics, migrate, rpc, telemetry
 from kit.config import CommonSettings
 
 S = TypeVar("S", bound=CommonSettings)
@@ -36,6 +36,7 @@ def run(
         print(f"usage: python -m {service} [{'|'.join(sorted(available))}]", file=sys.stderr)
         return 2
     settings = config.load(settings_cls)
+    rpc.configure_internal_auth(settings.secret_key)
     telemetry.configure(service)
     logs.configure(service, settings.log_level, settings.log_format)
     if command == "migrate":

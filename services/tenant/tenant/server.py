@@ -8,20 +8,12 @@ import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kit import db, rpc
-from tenant import authz, domain, service
+from tenant import authz, domain, service, settings_service
 from tenant.codec import timestamp
 from tenant.config import Settings
 from tenant.models import Channel, Niche, Tenant
+from tenant.rpc_catalog import CatalogRpcs
 from tenant.rpc_identity import IdentityRpcs
-
-try:  # the settings & catalog RPCs, when that part of the service is present
-    from tenant.rpc_catalog import CatalogRpcs
-except ImportError:  # pragma: no cover
-
-    class CatalogRpcs:  # type: ignore[no-redef]
-        pass
-
-
 from vellarys.tenant.v1 import tenant_pb2 as pb
 from vellarys.tenant.v1 import tenant_pb2_grpc as pb_grpc
 
@@ -191,7 +183,10 @@ class TenantServicer(IdentityRpcs, CatalogRpcs, pb_grpc.TenantServiceServicer):
                 external_id=request.external_id,
                 webhook_token=request.webhook_token,
             )
-            return pb.ResolveChannelResponse(channel=encode_channel(channel), tenant=encode_tenant(tenant))
+            verification = await settings_service.webhook_verification(session, self.box, str(channel.id))
+            return pb.ResolveChannelResponse(
+                channel=encode_channel(channel), tenant=encode_tenant(tenant), verification=verification
+            )
 
 
 def build(settings: Settings, engine: AsyncEngine, port: int | None = None) -> rpc.Server:

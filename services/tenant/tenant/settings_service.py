@@ -27,7 +27,8 @@ from tenant.repository_catalog import AiSettingsRepository, ChannelConfigReposit
 # Per provider: the secrets it needs, then the optional ones.
 SECRETS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "zapi": (("token",), ("client_token",)),
-    "dialog360": (("api_key",), ()),
+    # webhook_secret: the static header 360dialog sends with each webhook (we configure it there).
+    "dialog360": (("api_key",), ("webhook_secret",)),
     "gupshup": (("api_key",), ()),
     "meta": (("access_token", "app_secret"), ("verify_token",)),
 }
@@ -213,6 +214,15 @@ async def channel_credentials(
 ) -> tuple[ChannelView, dict[str, str]]:
     channel = await _channel(session, None, channel_id)
     return _view(box, channel), box.decrypt_json(channel.secrets_encrypted)
+
+
+# Secrets the gateway may hold to authenticate webhooks (never the sending credentials).
+VERIFICATION_SECRETS = ("app_secret", "verify_token", "webhook_secret")
+
+
+async def webhook_verification(session: AsyncSession, box: SecretBox, channel_id: str) -> dict[str, str]:
+    _, secrets = await channel_credentials(session, box, channel_id)
+    return {k: v for k, v in secrets.items() if k in VERIFICATION_SECRETS}
 
 
 async def configure_seed_zapi_channel(

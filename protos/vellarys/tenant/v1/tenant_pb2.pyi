@@ -175,12 +175,21 @@ class Channel(_message.Message):
     def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., provider: _Optional[_Union[Provider, str]] = ..., external_id: _Optional[str] = ..., phone_number: _Optional[str] = ..., active: _Optional[bool] = ...) -> None: ...
 
 class ResolveChannelResponse(_message.Message):
-    __slots__ = ("channel", "tenant")
+    __slots__ = ("channel", "tenant", "verification")
+    class VerificationEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
+    VERIFICATION_FIELD_NUMBER: _ClassVar[int]
     channel: Channel
     tenant: Tenant
-    def __init__(self, channel: _Optional[_Union[Channel, _Mapping]] = ..., tenant: _Optional[_Union[Tenant, _Mapping]] = ...) -> None: ...
+    verification: _containers.ScalarMap[str, str]
+    def __init__(self, channel: _Optional[_Union[Channel, _Mapping]] = ..., tenant: _Optional[_Union[Tenant, _Mapping]] = ..., verification: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Niche(_message.Message):
     __slots__ = ("id", "slug", "name", "prompt_template", "qualification_fields_json")
