@@ -3,29 +3,28 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from gateway import errors
 from gateway.auth import PrincipalCache, Tokens
 from gateway.clients import Clients
 from gateway.config import Settings
-from gateway.routes import admin, audit, auth, catalog, health, leads, users
+from gateway.ingress import Ingress
+from gateway.limits import MemoryCounter, RedisCounter
+from gateway.middleware import GatewayMiddleware
+from gateway.routes import admin, audit, auth, catalog, health, leads, users, webhooks
 from gateway.routes import settings as settings_routes
-from kit import context as callctx
 from kit import db
 from kit.config import service_database_url
 
 log = logging.getLogger(__name__)
 
 # JSON bodies of these areas are small; larger ones are refused with 413 before they are read whole.
-SMALL_BODY_PREFIXES = ("/api/v1/auth", "/api/v1/admin", "/api/v1/users", "/api/v1/audit", "/api/v1/niches")
-SMALL_BODY_BYTES = 16 * 1024
 # Routers of the other dashboard areas, included when present in this build.
 
 
@@ -57,6 +56,8 @@ def create_app(settings: Settings, clients: Clients | None = None) -> FastAPI:
         app.state.clients = own_clients
         app.state.redis = redis_client
         app.state.mode = {"redis": "shared" if redis_client else "in-process"}
+        counter = RedisCounter(redis_client) if redis_client is not None else MemoryCounter()
+        app.state.ingress = Ingress(own_clients, counter, cache_ttl=settings.channel_cache_seconds)
         app.state.detailed_health = health.DetailedHealth(
             health.build_checks(own_clients.channels, lambda: db.ping(engine), redis_ping),
             timeout=settings.health_check_timeout,
@@ -83,28 +84,6 @@ def create_app(settings: Settings, clients: Clients | None = None) -> FastAPI:
     app.state.principals = PrincipalCache()
     errors.install(app)
 
-    @app.middleware("http")
-    async def body_limit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if request.url.path.startswith(SMALL_BODY_PREFIXES) and request.method in ("POST", "PUT", "PATCH"):
-            length = request.headers.get("content-length")
-            too_big = length is not None and (not length.isdigit() or int(length) > SMALL_BODY_BYTES)
-            if too_big or (length is None and len(await request.body()) > SMALL_BODY_BYTES):
-                message = f"request body larger than {SMALL_BODY_BYTES} bytes"
-                return errors.error_body(413, "payload_too_large", message, request)
-        return await call_next(request)
-
-    @app.middleware("http")
-    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request.state.request_id = rid[:64]
-        token = callctx.current.set(callctx.CallContext(request_id=request.state.request_id))
-        try:
-            response = await call_next(request)
-        finally:
-            callctx.current.reset(token)
-        response.headers["x-request-id"] = request.state.request_id
-        return response
-
     app.include_router(health.router)
     for router in (
         auth.router,
@@ -114,7 +93,9 @@ def create_app(settings: Settings, clients: Clients | None = None) -> FastAPI:
         settings_routes.router,
         catalog.router,
         leads.router,
+        webhooks.router,
     ):
         app.include_router(router)
+    app.add_middleware(GatewayMiddleware)
     FastAPIInstrumentor.instrument_app(app, exclude_spans=["receive", "send"])
     return app

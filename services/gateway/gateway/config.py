@@ -12,4 +12,7 @@ class Settings(CommonSettings):
     # How long /api/health/detailed reuses its last answer, so probes can't hammer dependencies.
     health_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     health_check_timeout: float = Field(default=2.0, gt=0, le=30)
+    # How long a resolved channel (tenant, limits, webhook secrets) is reused: settings changes
+    # reach every gateway within this many seconds.
+    channel_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     public_base_url: str = Field(default="", description="Base URL providers reach, for webhook URLs")

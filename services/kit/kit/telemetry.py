@@ -14,12 +14,31 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanProcessor
+from opentelemetry.sdk.trace.sampling import (
+    ParentBased,
+    Sampler,
+    TraceIdRatioBased,
+    _get_from_env_or_default,
+)
 
 log = logging.getLogger(__name__)
 _configured: TracerProvider | None = None
 
 
-def configure(service: str, *, processor: SpanProcessor | None = None) -> TracerProvider:
+DEFAULT_SAMPLE_RATIO = 0.1
+
+
+def default_sampler() -> Sampler:
+    """``OTEL_TRACES_SAMPLER`` when set; otherwise 10 % of new traces, and whatever the caller
+    decided for continued ones — so one trace is complete or absent, never half-sampled."""
+    if os.environ.get("OTEL_TRACES_SAMPLER"):
+        return _get_from_env_or_default()
+    return ParentBased(TraceIdRatioBased(DEFAULT_SAMPLE_RATIO))
+
+
+def configure(
+    service: str, *, processor: SpanProcessor | None = None, sampler: Sampler | None = None
+) -> TracerProvider:
     """Install the process-wide TracerProvider once; later calls return the same provider."""
     global _configured
     if _configured is not None:
@@ -33,7 +52,7 @@ def configure(service: str, *, processor: SpanProcessor | None = None) -> Tracer
             "deployment.environment": os.environ.get("ENVIRONMENT", "development"),
         }
     )
-    provider = TracerProvider(resource=resource)
+    provider = TracerProvider(resource=resource, sampler=sampler or default_sampler())
     if processor is not None:
         provider.add_span_processor(processor)
     exporter = _otlp_exporter()

@@ -25,6 +25,7 @@ import asyncpg
 import pytest
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from sqlalchemy.engine import make_url
 
 from kit import config, dbadmin, migrate, telemetry
@@ -177,7 +178,7 @@ def spans() -> Iterator[InMemorySpanExporter]:
     global _exporter
     if _exporter is None:
         _exporter = InMemorySpanExporter()
-        telemetry.configure("tests", processor=SimpleSpanProcessor(_exporter))
+        telemetry.configure("tests", processor=SimpleSpanProcessor(_exporter), sampler=ALWAYS_ON)
     _exporter.clear()
     yield _exporter
     _exporter.clear()

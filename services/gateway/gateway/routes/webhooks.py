@@ -1,0 +1,132 @@
+"""Provider webhooks: POST /api/v1/webhook/{provider}[/{token}] and Meta's GET handshake.
+
+Bad input gets a clear 4xx and writes nothing; an authentic payload is answered 200 once what it
+carries is committed — even when we could not parse all of it (a non-2xx makes providers retry for
+days), in which case the parts we could not use are listed in `ignored`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any, Literal
+
+import grpc
+import orjson
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from gateway.ingress import WEBHOOKS, Ingress, Rejected
+from gateway.providers import PARSERS, canonical, signatures
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/v1/webhook", tags=["webhooks"])
+
+MAX_BODY = 1024 * 1024
+ProviderName = Literal["zapi", "dialog360", "gupshup", "meta"]
+TokenPath = Annotated[str, Path(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+        raise HTTPException(413, f"webhook body larger than {MAX_BODY} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise HTTPException(413, f"webhook body larger than {MAX_BODY} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _payload(request: Request, body: bytes) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise HTTPException(
+            415, f"webhooks must be application/json, got {content_type or 'no content type'}"
+        )
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise HTTPException(400, f"malformed JSON: {error}") from None
+    if not isinstance(payload, dict):
+        raise HTTPException(400, "the webhook body must be a JSON object")
+    return payload
+
+
+async def _receive(provider: str, token: str | None, request: Request) -> JSONResponse:
+    ingress: Ingress = request.app.state.ingress
+    body = await _read_body(request)
+    payload = _payload(request, body)
+    if canonical.connectivity_test(payload) is not None:
+        WEBHOOKS.labels(provider, "test").inc()
+        return JSONResponse({"status": "ok", "test": True})
+    result = PARSERS[provider](payload, None)
+    try:
+        channels = await ingress.authenticate(provider, token, result, body, request.headers)
+    except Rejected as rejected:
+        WEBHOOKS.labels(provider, "rejected").inc()
+        raise HTTPException(rejected.status, rejected.message) from None
+    try:
+        outcome = await ingress.store(result, channels)
+    except grpc.aio.AioRpcError as error:
+        WEBHOOKS.labels(provider, "unavailable").inc()
+        log.warning("webhook not stored (%s): the provider will retry", error.code().name)
+        raise HTTPException(
+            503, "storage is unavailable: retry later", headers={"Retry-After": "5"}
+        ) from None
+    if outcome.ignored:
+        log.info("webhook parts not used: %s", "; ".join(outcome.ignored))
+    WEBHOOKS.labels(provider, "ok").inc()
+    return JSONResponse(outcome.body())
+
+
+_responses: dict[int | str, dict[str, Any]] = {
+    400: {"description": "malformed JSON or not an object"},
+    401: {"description": "unauthenticated: bad signature, token or secret header"},
+    403: {"description": "no channel is configured for this business number"},
+    413: {"description": "body over 1 MiB"},
+    415: {"description": "not application/json"},
+    503: {"description": "storage unavailable; the provider should retry"},
+}
+
+
+@router.post(
+    "/{provider}", responses=_responses, summary="Receive a provider webhook (signed or header-authenticated)"
+)
+async def receive(provider: ProviderName, request: Request) -> JSONResponse:
+    return await _receive(provider, None, request)
+
+
+@router.post(
+    "/{provider}/{token}", responses=_responses, summary="Receive a webhook on a channel's secret URL"
+)
+async def receive_with_token(provider: ProviderName, token: TokenPath, request: Request) -> JSONResponse:
+    return await _receive(provider, token, request)
+
+
+async def _handshake(request: Request, token: str, *, bare: bool) -> PlainTextResponse:
+    ingress: Ingress = request.app.state.ingress
+    channel = await ingress.resolve("meta", token=token)
+    if channel is None:
+        raise HTTPException(403, "verification refused")
+    # On the bare URL the verify token *is* the channel's webhook token (that is how we found the
+    # channel); on the channel's own URL it is the verify token configured on the channel.
+    expected = token if bare else channel.verification.get("verify_token") or token
+    challenge = signatures.meta_handshake(dict(request.query_params), expected)
+    if challenge is None:
+        raise HTTPException(403, "verification refused")
+    return PlainTextResponse(challenge)
+
+
+@router.get("/meta", summary="Meta's subscription handshake (verify token = the channel's webhook token)")
+async def meta_handshake(
+    request: Request,
+    verify_token: Annotated[str, Query(alias="hub.verify_token", min_length=1, max_length=256)],
+) -> PlainTextResponse:
+    return await _handshake(request, verify_token, bare=True)
+
+
+@router.get("/meta/{token}", summary="Meta's subscription handshake on a channel's secret URL")
+async def meta_handshake_with_token(request: Request, token: TokenPath) -> PlainTextResponse:
+    return await _handshake(request, token, bare=False)
