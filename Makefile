@@ -7,11 +7,12 @@ STAMP := $(VENV)/.installed
 PACKAGES := protos services/kit services/tenant services/conversation services/ai services/notify services/gateway
 PROTO_FILES := $(shell find protos -name '*.proto')
 
-.PHONY: run test lint protos migrate backup restore clean-data help venv
+.PHONY: run test lint protos migrate bench backup restore clean-data help venv
 
 help:
 	@echo "make run    start the whole stack (Postgres, migrations, superadmin, five services)"
 	@echo "make test   lint, type-check and run every test"
+	@echo "make bench   throughput/latency benchmarks of the whole stack (about 3 minutes)"
 	@echo "make protos  regenerate gRPC code;  make migrate  bootstrap + migrate + seed only"
 	@echo "make backup  dump the database;  make restore FILE=…  restore a dump"
 
@@ -41,6 +42,9 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(VENV)/bin/pytest
+
+bench: $(STAMP)
+	$(PY) bench/run.py
 
 backup: $(STAMP)
 	$(PY) -m kit.backup dump --dir backups

@@ -1,0 +1,214 @@
+"""A load generator in its own process: raw HTTP/1.1 keep-alive over asyncio, so the client costs
+little next to the server it measures.
+
+    python bench/loadgen.py PLAN.json --mode max --seconds 60 --connections 64 --out result.json
+    python bench/loadgen.py PLAN.json --mode rate --rate 500 --seconds 30 --out result.json
+
+PLAN.json lists request templates (path, headers, body with a ``{MID}`` placeholder for a unique
+message id, and the Meta app secret when the body must be signed). Each request takes the next
+template round-robin; a share of requests re-sends an earlier message (provider retries) to check
+deduplication. The result records the message ids acknowledged with 200 for the loss check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import os
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Template:
+    path: str
+    headers: dict[str, str]
+    body: str
+    app_secret: str = ""
+
+
+@dataclass
+class Stats:
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    acked: list[str] = field(default_factory=list)
+    errors: int = 0
+    sent: int = 0
+
+
+class Connection:
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, raw: bytes) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(raw)
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("closed")
+        status = int(status_line.split()[1])
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        if length:
+            await self.reader.readexactly(length)
+        return status
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+class Generator:
+    def __init__(self, plan: dict[str, Any], duplicate_share: float) -> None:
+        self.host = plan["host"]
+        self.port = plan["port"]
+        self.templates = [Template(**t) for t in plan["templates"]]
+        self.cycle = itertools.cycle(self.templates)
+        self.duplicate_share = duplicate_share
+        self.recent: list[tuple[bytes, str]] = []
+        self.stats = Stats()
+
+    def next_request(self) -> tuple[bytes, str]:
+        if self.recent and random.random() < self.duplicate_share:
+            return random.choice(self.recent)
+        template = next(self.cycle)
+        mid = uuid.uuid4().hex
+        # 20,000 leads in all: most messages come from people who already wrote.
+        phone = f"55419{random.randrange(20_000):08d}"
+        body = template.body.replace("{MID}", mid).replace("{PHONE}", phone).encode()
+        headers = dict(template.headers)
+        if template.app_secret:
+            digest = hmac.new(template.app_secret.encode(), body, hashlib.sha256).hexdigest()
+            headers["X-Hub-Signature-256"] = f"sha256={digest}"
+        head = f"POST {template.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        head += f"Content-Length: {len(body)}\r\n\r\n"
+        raw = head.encode() + body
+        if len(self.recent) < 1000:
+            self.recent.append((raw, mid))
+        else:
+            self.recent[random.randrange(1000)] = (raw, mid)
+        return raw, mid
+
+    async def one(self, conn: Connection, raw: bytes, mid: str, scheduled: float) -> None:
+        self.stats.sent += 1
+        try:
+            status = await conn.request(raw)
+        except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError):
+            conn.close()
+            self.stats.errors += 1
+            return
+        self.stats.latencies.append(time.perf_counter() - scheduled)
+        self.stats.statuses[status] = self.stats.statuses.get(status, 0) + 1
+        if status == 200:
+            self.stats.acked.append(mid)
+
+    async def run_max(self, seconds: float, connections: int) -> float:
+        deadline = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            conn = Connection(self.host, self.port)
+            while time.perf_counter() < deadline:
+                raw, mid = self.next_request()
+                await self.one(conn, raw, mid, time.perf_counter())
+            conn.close()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        return time.perf_counter() - started
+
+    async def run_rate(self, seconds: float, rate: float, connections: int) -> float:
+        """Open loop: request i is due at start + i/rate; latency counts from when it was due."""
+        pool: asyncio.Queue[Connection] = asyncio.Queue()
+        for _ in range(connections):
+            pool.put_nowait(Connection(self.host, self.port))
+        started = time.perf_counter()
+        total = int(seconds * rate)
+        tasks = []
+        for i in range(total):
+            due = started + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            raw, mid = self.next_request()
+            conn = await pool.get()
+
+            async def send(
+                conn: Connection = conn, raw: bytes = raw, mid: str = mid, due: float = due
+            ) -> None:
+                try:
+                    await self.one(conn, raw, mid, due)
+                finally:
+                    pool.put_nowait(conn)
+
+            tasks.append(asyncio.create_task(send()))
+        await asyncio.gather(*tasks)
+        return time.perf_counter() - started
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("plan", type=Path)
+    parser.add_argument("--mode", choices=["max", "rate"], default="max")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--rate", type=float, default=500)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--duplicates", type=float, default=0.05)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    generator = Generator(json.loads(args.plan.read_text()), args.duplicates)
+    if args.mode == "max":
+        elapsed = asyncio.run(generator.run_max(args.seconds, args.connections))
+    else:
+        elapsed = asyncio.run(generator.run_rate(args.seconds, args.rate, args.connections))
+    lat = generator.stats.latencies
+    result = {
+        "mode": args.mode,
+        "elapsed_s": elapsed,
+        "sent": generator.stats.sent,
+        "ok": generator.stats.statuses.get(200, 0),
+        "statuses": generator.stats.statuses,
+        "errors": generator.stats.errors,
+        "throughput_rps": len(lat) / elapsed if elapsed else 0,
+        "p50_ms": percentile(lat, 0.50) * 1000,
+        "p95_ms": percentile(lat, 0.95) * 1000,
+        "p99_ms": percentile(lat, 0.99) * 1000,
+        "acked_unique": sorted(set(generator.stats.acked)),
+        "pid": os.getpid(),
+    }
+    args.out.write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

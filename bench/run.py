@@ -1,0 +1,294 @@
+"""`make bench`: the whole stack on this machine, driven by a separate load-generator process.
+
+Phases (each prints its figures; a JSON summary goes to .data/bench/):
+  1. baseline  — a bare FastAPI endpoint (parse JSON, answer 200), max rate
+  2. sustained — the real gateway and services, max rate for BENCH_SECONDS (default 60), 5 % of
+                 requests re-sent (provider retries); then every acknowledged message id is looked
+                 up in Postgres: lost = acked but not stored, duplicated = stored twice
+  3. steady    — a fixed 500 webhooks/s for 30 s: acknowledgement latency
+  4. leads     — the leads list with 100,000 leads and 1,000,000 messages in one tenant
+Mixed providers (Z-API, 360dialog, Gupshup, Meta — signed), 50 tenants, realistic payloads.
+Tracing is on at the default sampling. Reply workers are off (REPLY_WORKERS=0) so this measures
+ingest, reply jobs written but not run; the reply path has its own phase when it exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PAYLOADS = ROOT / "services/gateway/tests/unit/providers/payloads"
+TENANTS = int(os.environ.get("BENCH_TENANTS", "50"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
+STEADY_RATE = float(os.environ.get("BENCH_RATE", "500"))
+PY = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def say(text: str) -> None:
+    print(f"bench | {text}", flush=True)
+
+
+def template_bodies(channel: dict[str, str]) -> tuple[str, dict[str, str], str]:
+    """(body with {MID}/{PHONE}, extra headers, Meta app secret) for one channel."""
+    provider = channel["provider"]
+    if provider == "zapi":
+        body = (PAYLOADS / "zapi_text.json").read_text()
+        body = body.replace("3EB0C767D71D9A0E3A1F01", "{MID}").replace("5541991234567", "{PHONE}")
+        return body, {}, ""
+    if provider == "gupshup":
+        body = (PAYLOADS / "gupshup_text.json").read_text()
+        return (
+            body.replace("ABEGVUGZkSNnAhAGpjD_tuA6ER1", "{MID}").replace("5541991234567", "{PHONE}"),
+            {},
+            "",
+        )
+    name = "meta_text" if provider == "meta" else "d360_cloud_text"
+    body = (PAYLOADS / f"{name}.json").read_text().replace("106540352242922", channel["external_id"])
+    body = body.replace("wamid.HBgMNTU0MTk5MTIzNDU2NxUCABIYFjNFQjA1", "wamid.{MID}")
+    body = body.replace("5541991234567", "{PHONE}")
+    if provider == "meta":
+        return body, {}, channel["app_secret"]
+    return body, {"X-Webhook-Secret": channel["webhook_secret"]}, ""
+
+
+async def seed(tenant_addr: str) -> list[dict[str, str]]:
+    from kit import rpc
+    from kit.context import CallContext
+    from vellarys.tenant.v1 import tenant_pb2 as pb
+    from vellarys.tenant.v1 import tenant_pb2_grpc
+
+    codes = {
+        "zapi": pb.PROVIDER_ZAPI,
+        "dialog360": pb.PROVIDER_DIALOG360,
+        "gupshup": pb.PROVIDER_GUPSHUP,
+        "meta": pb.PROVIDER_META,
+    }
+    channel = rpc.make_channel(tenant_addr, deadline=30)
+    stub = tenant_pb2_grpc.TenantServiceStub(channel)
+    root = CallContext(actor_id=str(uuid.uuid4()), role="superadmin").metadata()
+    # Plan limits high enough that the load is stored as ordinary traffic, not flagged overload.
+    limits = pb.PlanLimits(
+        leads_per_day_soft=10**6,
+        leads_per_day_hard=10**7,
+        messages_per_minute_soft=10**6,
+        messages_per_minute_hard=10**7,
+    )
+    channels = []
+    for n in range(TENANTS):
+        tenant = (
+            await stub.CreateTenant(
+                pb.CreateTenantRequest(
+                    name=f"Imobiliária Bench {n}",
+                    slug=f"bench-{n}-{uuid.uuid4().hex[:6]}",
+                    niche_id=1,
+                    limits=limits,
+                ),
+                metadata=root,
+            )
+        ).tenant
+        admin = CallContext(tenant_id=tenant.id, actor_id=str(uuid.uuid4()), role="admin").metadata()
+        for provider, code in codes.items():
+            secrets_ = {
+                "zapi": {"token": "t"},
+                "gupshup": {"api_key": "k"},
+                "dialog360": {"api_key": "k", "webhook_secret": f"wh-{n}"},
+                "meta": {"access_token": "a", "app_secret": "bench-app-secret"},
+            }[provider]
+            external = (
+                f"{provider}{n:03d}{uuid.uuid4().hex[:8]}"
+                if provider != "meta"
+                else f"10{n:03d}{uuid.uuid4().int % 10**9}"
+            )
+            reply = await stub.CreateChannel(
+                pb.CreateChannelRequest(
+                    tenant_id=tenant.id, provider=code, name=provider, external_id=external, secrets=secrets_
+                ),
+                metadata=admin,
+            )
+            channels.append(
+                {
+                    "provider": provider,
+                    "external_id": external,
+                    "path": reply.channel.webhook_path,
+                    **secrets_,
+                }
+            )
+    await channel.close()
+    return channels
+
+
+def plan(channels: list[dict[str, str]], port: int, path: Path) -> None:
+    templates = []
+    for channel in channels:
+        body, headers, app_secret = template_bodies(channel)
+        # Meta and 360dialog post to the shared URL (business id + signature / header secret).
+        url = (
+            channel["path"]
+            if channel["provider"] in ("zapi", "gupshup")
+            else f"/api/v1/webhook/{channel['provider']}"
+        )
+        templates.append(
+            {
+                "path": url,
+                "headers": {"Content-Type": "application/json", **headers},
+                "body": body,
+                "app_secret": app_secret,
+            }
+        )
+    path.write_text(json.dumps({"host": "127.0.0.1", "port": port, "templates": templates}))
+
+
+def loadgen(plan_path: Path, out: Path, *args: str) -> dict[str, Any]:
+    subprocess.run([PY, str(ROOT / "bench/loadgen.py"), str(plan_path), "--out", str(out), *args], check=True)
+    return dict(json.loads(out.read_text()))
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"process exited early ({proc.returncode})")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"{url} not healthy within {timeout}s")
+
+
+async def check_storage(admin_url: str, acked: set[str]) -> tuple[int, int, int]:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT external_id, count(*) AS n FROM conversation.messages GROUP BY external_id"
+        )
+    finally:
+        await conn.close()
+    stored = {r["external_id"].removeprefix("wamid."): r["n"] for r in rows}
+    lost = len([m for m in acked if m not in stored])
+    duplicated = sum(n - 1 for n in stored.values() if n > 1)
+    return lost, duplicated, len(stored)
+
+
+def report(name: str, result: dict[str, Any]) -> None:
+    say(
+        f"{name:<10} {result['throughput_rps']:8.0f} req/s  p50 {result['p50_ms']:6.1f} ms  "
+        f"p95 {result['p95_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms  statuses {result['statuses']}  "
+        f"errors {result['errors']}"
+    )
+
+
+def main() -> int:
+    work = Path(tempfile.mkdtemp(prefix="vellarys-bench-"))
+    out_dir = ROOT / ".data" / "bench"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary: dict[str, Any] = {}
+    ports = {name: free_port() for name in ("gateway", "tenant", "conversation", "ai", "notify", "bare")}
+    key = secrets.token_urlsafe(48)
+    env = {
+        **os.environ,
+        "VELLARYS_DATA_DIR": str(work),
+        "SECRET_KEY": key,
+        "LOG_LEVEL": "WARNING",
+        "REPLY_WORKERS": "0",
+        "ENVIRONMENT": "development",
+        "SUPERADMIN_PASSWORD": secrets.token_urlsafe(16),
+        **{f"{n.upper()}_PORT": str(p) for n, p in ports.items() if n != "bare"},
+        **{f"{n.upper()}_ADDR": f"127.0.0.1:{p}" for n, p in ports.items() if n not in ("gateway", "bare")},
+        **{f"{n.upper()}_METRICS_PORT": "0" for n in ("tenant", "conversation", "ai", "notify")},
+    }
+    bare = subprocess.Popen([PY, str(ROOT / "bench/bare.py"), str(ports["bare"])])
+    stack = subprocess.Popen([PY, "-m", "kit.stack", "run"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    try:
+        wait_http(f"http://127.0.0.1:{ports['gateway']}/api/health/detailed", stack)
+        say(f"stack up; seeding {TENANTS} tenants x 4 providers")
+        os.environ["SECRET_KEY"] = key
+        from kit import rpc
+
+        rpc.configure_internal_auth(key)
+        channels = asyncio.run(seed(f"127.0.0.1:{ports['tenant']}"))
+        stack_plan, bare_plan = work / "plan.json", work / "bare.json"
+        plan(channels, ports["gateway"], stack_plan)
+        plan(channels, ports["bare"], bare_plan)
+
+        say("phase 1: bare FastAPI endpoint, max rate, 15 s")
+        summary["bare"] = loadgen(bare_plan, work / "bare-out.json", "--mode", "max", "--seconds", "15")
+        report("bare", summary["bare"])
+        bare.terminate()
+
+        say(f"phase 2: the stack, max rate, {SECONDS:.0f} s (5 % duplicate re-sends)")
+        summary["sustained"] = loadgen(
+            stack_plan, work / "max-out.json", "--mode", "max", "--seconds", str(SECONDS)
+        )
+        report("sustained", summary["sustained"])
+
+        say(f"phase 3: the stack, steady {STEADY_RATE:.0f} webhooks/s, 30 s")
+        summary["steady"] = loadgen(
+            stack_plan,
+            work / "rate-out.json",
+            "--mode",
+            "rate",
+            "--rate",
+            str(STEADY_RATE),
+            "--seconds",
+            "30",
+        )
+        report("steady", summary["steady"])
+
+        from kit.pgcluster import LocalCluster
+
+        admin_url = (
+            os.environ.get("DATABASE_URL")
+            or LocalCluster(work / "pg").url.replace("postgresql+asyncpg", "postgresql").rsplit("/", 1)[0]
+            + "/vellarys"
+        )
+        acked = set(summary["sustained"]["acked_unique"]) | set(summary["steady"]["acked_unique"])
+        lost, duplicated, stored = asyncio.run(check_storage(admin_url, acked))
+        summary["storage"] = {"acked": len(acked), "stored": stored, "lost": lost, "duplicated": duplicated}
+        say(f"storage    acked {len(acked)} unique, stored {stored}, lost {lost}, duplicated {duplicated}")
+        ratio = summary["sustained"]["throughput_rps"] / max(summary["bare"]["throughput_rps"], 1)
+        summary["ratio_vs_bare"] = ratio
+        say(f"ratio      sustained / bare = {ratio:.2f}")
+    finally:
+        for proc in (bare, stack):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=60)
+        shutil.rmtree(work, ignore_errors=True)
+    leads = ROOT / "services/conversation/bench/leads_list.py"
+    if leads.exists():
+        say("phase 4: leads list, 100,000 leads / 1,000,000 messages")
+        subprocess.run([PY, str(leads)], check=False)
+    for phase in ("bare", "sustained", "steady"):
+        summary[phase].pop("acked_unique", None)
+    path = out_dir / f"bench-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(json.dumps(summary, indent=2))
+    say(f"summary written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
