@@ -6,7 +6,7 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.config import Settings
-from kit import config, logs, rpc, telemetry
+from kit import config, errortracking, logs, rpc, telemetry
 
 
 def main() -> int:
@@ -17,6 +17,7 @@ def main() -> int:
     rpc.configure_internal_auth(settings.secret_key)
     telemetry.configure("gateway")
     logs.configure("gateway", settings.log_level, settings.log_format)
+    errortracking.configure("gateway", settings.sentry_dsn, settings.environment.value)
     uvicorn.run(
         create_app(settings),
         host=settings.gateway_host,

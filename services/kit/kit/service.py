@@ -9,7 +9,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kit import config, logs, metrics, migrate, rpc, telemetry
+from kit import config, errortracking, logs, metrics, migrate, rpc, telemetry
 from kit.config import CommonSettings
 
 S = TypeVar("S", bound=CommonSettings)
@@ -39,6 +39,7 @@ def run(
     rpc.configure_internal_auth(settings.secret_key)
     telemetry.configure(service)
     logs.configure(service, settings.log_level, settings.log_format)
+    errortracking.configure(service, settings.sentry_dsn, settings.environment.value)
     if command == "migrate":
         url = config.service_database_url(settings, service, own_url(settings, service))
         migrate.upgrade(migrations_dir(package_file), url, service)
