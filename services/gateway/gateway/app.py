@@ -17,7 +17,7 @@ from gateway.config import Settings
 from gateway.ingress import Ingress
 from gateway.limits import MemoryCounter, RedisCounter
 from gateway.middleware import GatewayMiddleware
-from gateway.routes import admin, audit, auth, catalog, health, leads, users, webhooks
+from gateway.routes import admin, audit, auth, catalog, deliveries, health, leads, users, webhooks
 from gateway.routes import settings as settings_routes
 from kit import db
 from kit.config import service_database_url
@@ -94,6 +94,7 @@ def create_app(settings: Settings, clients: Clients | None = None) -> FastAPI:
         catalog.router,
         leads.router,
         webhooks.router,
+        deliveries.router,
     ):
         app.include_router(router)
     app.add_middleware(GatewayMiddleware)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from kit.errors import InvalidArgument
+from kit.errors import FailedPrecondition, InvalidArgument, NotFound
 
 
 class MissingField(InvalidArgument):
@@ -11,3 +11,20 @@ class MissingField(InvalidArgument):
 class NotAUuid(InvalidArgument):
     def __init__(self, field: str, value: str) -> None:
         super().__init__(f"{field} {value!r} is not a UUID")
+
+
+class BadField(InvalidArgument):
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field} {problem}")
+
+
+class DeliveryNotFound(NotFound):
+    def __init__(self, delivery_id: str) -> None:
+        super().__init__(f"delivery {delivery_id} not found")
+
+
+class NotReplayable(FailedPrecondition):
+    def __init__(self, delivery_id: str, status: str) -> None:
+        super().__init__(
+            f"delivery {delivery_id} is {status}: only dead or failed deliveries can be replayed"
+        )

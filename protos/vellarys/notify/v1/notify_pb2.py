@@ -22,21 +22,66 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fvellarys/notify/v1/notify.proto\x12\x12vellarys.notify.v1\"p\n\x12SendMessageRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x12\n\nchannel_id\x18\x03 \x01(\t\x12\x11\n\trecipient\x18\x04 \x01(\t\x12\x0c\n\x04text\x18\x05 \x01(\t\"o\n\x13SendMessageResponse\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12\x32\n\x06status\x18\x02 \x01(\x0e\x32\".vellarys.notify.v1.DeliveryStatus\x12\x0f\n\x07\x63reated\x18\x03 \x01(\x08*\xd6\x01\n\x0e\x44\x65liveryStatus\x12\x1f\n\x1b\x44\x45LIVERY_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x44\x45LIVERY_STATUS_QUEUED\x10\x01\x12\x18\n\x14\x44\x45LIVERY_STATUS_SENT\x10\x02\x12\x1d\n\x19\x44\x45LIVERY_STATUS_DELIVERED\x10\x03\x12\x18\n\x14\x44\x45LIVERY_STATUS_READ\x10\x04\x12\x1a\n\x16\x44\x45LIVERY_STATUS_FAILED\x10\x05\x12\x18\n\x14\x44\x45LIVERY_STATUS_DEAD\x10\x06\x32o\n\rNotifyService\x12^\n\x0bSendMessage\x12&.vellarys.notify.v1.SendMessageRequest\x1a\'.vellarys.notify.v1.SendMessageResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fvellarys/notify/v1/notify.proto\x12\x12vellarys.notify.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xad\x03\n\x08\x44\x65livery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x12\n\nchannel_id\x18\x04 \x01(\t\x12\x11\n\trecipient\x18\x05 \x01(\t\x12\x32\n\x06status\x18\x06 \x01(\x0e\x32\".vellarys.notify.v1.DeliveryStatus\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05\x12\x10\n\x08provider\x18\x08 \x01(\t\x12\x1b\n\x13provider_message_id\x18\t \x01(\t\x12\x12\n\nlast_error\x18\n \x01(\t\x12\x12\n\nerror_code\x18\x0b \x01(\t\x12\x33\n\x0fnext_attempt_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rtemplate_name\x18\x0f \x01(\t\"\xf3\x01\n\x12SendMessageRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x12\n\nchannel_id\x18\x03 \x01(\t\x12\x11\n\trecipient\x18\x04 \x01(\t\x12\x0c\n\x04text\x18\x05 \x01(\t\x12\x0c\n\x04wait\x18\x06 \x01(\x08\x12\x18\n\x0bwindow_open\x18\x07 \x01(\x08H\x00\x88\x01\x01\x12\x15\n\rtemplate_name\x18\x08 \x01(\t\x12\x19\n\x11template_language\x18\t \x01(\t\x12\x17\n\x0ftemplate_params\x18\n \x03(\tB\x0e\n\x0c_window_open\"\x9f\x01\n\x13SendMessageResponse\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12\x32\n\x06status\x18\x02 \x01(\x0e\x32\".vellarys.notify.v1.DeliveryStatus\x12\x0f\n\x07\x63reated\x18\x03 \x01(\x08\x12.\n\x08\x64\x65livery\x18\x04 \x01(\x0b\x32\x1c.vellarys.notify.v1.Delivery\"<\n\x12GetDeliveryRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65livery_id\x18\x02 \x01(\t\"E\n\x13GetDeliveryResponse\x12.\n\x08\x64\x65livery\x18\x01 \x01(\x0b\x32\x1c.vellarys.notify.v1.Delivery\"\x95\x01\n\x15ListDeliveriesRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x32\n\x06status\x18\x02 \x01(\x0e\x32\".vellarys.notify.v1.DeliveryStatus\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\nmessage_id\x18\x05 \x01(\t\"_\n\x16ListDeliveriesResponse\x12\x30\n\ndeliveries\x18\x01 \x03(\x0b\x32\x1c.vellarys.notify.v1.Delivery\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"N\n\x16ListDeadLettersRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\"`\n\x17ListDeadLettersResponse\x12\x30\n\ndeliveries\x18\x01 \x03(\x0b\x32\x1c.vellarys.notify.v1.Delivery\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"?\n\x15ReplayDeliveryRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65livery_id\x18\x02 \x01(\t\"H\n\x16ReplayDeliveryResponse\x12.\n\x08\x64\x65livery\x18\x01 \x01(\x0b\x32\x1c.vellarys.notify.v1.Delivery\"\xe4\x01\n\x1bRecordProviderStatusRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\x1b\n\x13provider_message_id\x18\x03 \x01(\t\x12\x32\n\x06status\x18\x04 \x01(\x0e\x32\".vellarys.notify.v1.DeliveryStatus\x12\x12\n\nerror_code\x18\x05 \x01(\t\x12\x13\n\x0b\x65rror_title\x18\x06 \x01(\t\x12&\n\x02\x61t\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"o\n\x1cRecordProviderStatusResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x10\n\x08recorded\x18\x02 \x01(\x08\x12.\n\x08\x64\x65livery\x18\x03 \x01(\x0b\x32\x1c.vellarys.notify.v1.Delivery\"\xb9\x01\n\x10PushSubscription\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0flast_success_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"u\n\x1fRegisterPushSubscriptionRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x03 \x01(\t\x12\x0e\n\x06p256dh\x18\x04 \x01(\t\x12\x0c\n\x04\x61uth\x18\x05 \x01(\t\"^\n RegisterPushSubscriptionResponse\x12:\n\x0csubscription\x18\x01 \x01(\x0b\x32$.vellarys.notify.v1.PushSubscription\"U\n\x1d\x44\x65letePushSubscriptionRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x03 \x01(\t\"1\n\x1e\x44\x65letePushSubscriptionResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x08\"\x1a\n\x18GetVapidPublicKeyRequest\"/\n\x19GetVapidPublicKeyResponse\x12\x12\n\npublic_key\x18\x01 \x01(\t\"\x92\x02\n\x11NotifyUserRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x0c\n\x04\x62ody\x18\x04 \x01(\t\x12\x0b\n\x03url\x18\x05 \x01(\t\x12=\n\x04\x64\x61ta\x18\x06 \x03(\x0b\x32/.vellarys.notify.v1.NotifyUserRequest.DataEntry\x12\x17\n\x0fnotification_id\x18\x07 \x01(\t\x12\x16\n\x0ewhatsapp_phone\x18\x08 \x01(\t\x12\x12\n\nchannel_id\x18\t \x01(\t\x1a+\n\tDataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"l\n\x12NotifyUserResponse\x12\x0e\n\x06pushed\x18\x01 \x01(\x05\x12\x0e\n\x06pruned\x18\x02 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x03 \x01(\x05\x12\x13\n\x0b\x64\x65livery_id\x18\x04 \x01(\t\x12\x11\n\tduplicate\x18\x05 \x01(\x08*\xd6\x01\n\x0e\x44\x65liveryStatus\x12\x1f\n\x1b\x44\x45LIVERY_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x44\x45LIVERY_STATUS_QUEUED\x10\x01\x12\x18\n\x14\x44\x45LIVERY_STATUS_SENT\x10\x02\x12\x1d\n\x19\x44\x45LIVERY_STATUS_DELIVERED\x10\x03\x12\x18\n\x14\x44\x45LIVERY_STATUS_READ\x10\x04\x12\x1a\n\x16\x44\x45LIVERY_STATUS_FAILED\x10\x05\x12\x18\n\x14\x44\x45LIVERY_STATUS_DEAD\x10\x06\x32\xe0\x08\n\rNotifyService\x12^\n\x0bSendMessage\x12&.vellarys.notify.v1.SendMessageRequest\x1a\'.vellarys.notify.v1.SendMessageResponse\x12^\n\x0bGetDelivery\x12&.vellarys.notify.v1.GetDeliveryRequest\x1a\'.vellarys.notify.v1.GetDeliveryResponse\x12g\n\x0eListDeliveries\x12).vellarys.notify.v1.ListDeliveriesRequest\x1a*.vellarys.notify.v1.ListDeliveriesResponse\x12j\n\x0fListDeadLetters\x12*.vellarys.notify.v1.ListDeadLettersRequest\x1a+.vellarys.notify.v1.ListDeadLettersResponse\x12g\n\x0eReplayDelivery\x12).vellarys.notify.v1.ReplayDeliveryRequest\x1a*.vellarys.notify.v1.ReplayDeliveryResponse\x12y\n\x14RecordProviderStatus\x12/.vellarys.notify.v1.RecordProviderStatusRequest\x1a\x30.vellarys.notify.v1.RecordProviderStatusResponse\x12\x85\x01\n\x18RegisterPushSubscription\x12\x33.vellarys.notify.v1.RegisterPushSubscriptionRequest\x1a\x34.vellarys.notify.v1.RegisterPushSubscriptionResponse\x12\x7f\n\x16\x44\x65letePushSubscription\x12\x31.vellarys.notify.v1.DeletePushSubscriptionRequest\x1a\x32.vellarys.notify.v1.DeletePushSubscriptionResponse\x12p\n\x11GetVapidPublicKey\x12,.vellarys.notify.v1.GetVapidPublicKeyRequest\x1a-.vellarys.notify.v1.GetVapidPublicKeyResponse\x12[\n\nNotifyUser\x12%.vellarys.notify.v1.NotifyUserRequest\x1a&.vellarys.notify.v1.NotifyUserResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'vellarys.notify.v1.notify_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DELIVERYSTATUS']._serialized_start=283
-  _globals['_DELIVERYSTATUS']._serialized_end=497
-  _globals['_SENDMESSAGEREQUEST']._serialized_start=55
-  _globals['_SENDMESSAGEREQUEST']._serialized_end=167
-  _globals['_SENDMESSAGERESPONSE']._serialized_start=169
-  _globals['_SENDMESSAGERESPONSE']._serialized_end=280
-  _globals['_NOTIFYSERVICE']._serialized_start=499
-  _globals['_NOTIFYSERVICE']._serialized_end=610
+  _globals['_NOTIFYUSERREQUEST_DATAENTRY']._loaded_options = None
+  _globals['_NOTIFYUSERREQUEST_DATAENTRY']._serialized_options = b'8\001'
+  _globals['_DELIVERYSTATUS']._serialized_start=2977
+  _globals['_DELIVERYSTATUS']._serialized_end=3191
+  _globals['_DELIVERY']._serialized_start=89
+  _globals['_DELIVERY']._serialized_end=518
+  _globals['_SENDMESSAGEREQUEST']._serialized_start=521
+  _globals['_SENDMESSAGEREQUEST']._serialized_end=764
+  _globals['_SENDMESSAGERESPONSE']._serialized_start=767
+  _globals['_SENDMESSAGERESPONSE']._serialized_end=926
+  _globals['_GETDELIVERYREQUEST']._serialized_start=928
+  _globals['_GETDELIVERYREQUEST']._serialized_end=988
+  _globals['_GETDELIVERYRESPONSE']._serialized_start=990
+  _globals['_GETDELIVERYRESPONSE']._serialized_end=1059
+  _globals['_LISTDELIVERIESREQUEST']._serialized_start=1062
+  _globals['_LISTDELIVERIESREQUEST']._serialized_end=1211
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=1213
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=1308
+  _globals['_LISTDEADLETTERSREQUEST']._serialized_start=1310
+  _globals['_LISTDEADLETTERSREQUEST']._serialized_end=1388
+  _globals['_LISTDEADLETTERSRESPONSE']._serialized_start=1390
+  _globals['_LISTDEADLETTERSRESPONSE']._serialized_end=1486
+  _globals['_REPLAYDELIVERYREQUEST']._serialized_start=1488
+  _globals['_REPLAYDELIVERYREQUEST']._serialized_end=1551
+  _globals['_REPLAYDELIVERYRESPONSE']._serialized_start=1553
+  _globals['_REPLAYDELIVERYRESPONSE']._serialized_end=1625
+  _globals['_RECORDPROVIDERSTATUSREQUEST']._serialized_start=1628
+  _globals['_RECORDPROVIDERSTATUSREQUEST']._serialized_end=1856
+  _globals['_RECORDPROVIDERSTATUSRESPONSE']._serialized_start=1858
+  _globals['_RECORDPROVIDERSTATUSRESPONSE']._serialized_end=1969
+  _globals['_PUSHSUBSCRIPTION']._serialized_start=1972
+  _globals['_PUSHSUBSCRIPTION']._serialized_end=2157
+  _globals['_REGISTERPUSHSUBSCRIPTIONREQUEST']._serialized_start=2159
+  _globals['_REGISTERPUSHSUBSCRIPTIONREQUEST']._serialized_end=2276
+  _globals['_REGISTERPUSHSUBSCRIPTIONRESPONSE']._serialized_start=2278
+  _globals['_REGISTERPUSHSUBSCRIPTIONRESPONSE']._serialized_end=2372
+  _globals['_DELETEPUSHSUBSCRIPTIONREQUEST']._serialized_start=2374
+  _globals['_DELETEPUSHSUBSCRIPTIONREQUEST']._serialized_end=2459
+  _globals['_DELETEPUSHSUBSCRIPTIONRESPONSE']._serialized_start=2461
+  _globals['_DELETEPUSHSUBSCRIPTIONRESPONSE']._serialized_end=2510
+  _globals['_GETVAPIDPUBLICKEYREQUEST']._serialized_start=2512
+  _globals['_GETVAPIDPUBLICKEYREQUEST']._serialized_end=2538
+  _globals['_GETVAPIDPUBLICKEYRESPONSE']._serialized_start=2540
+  _globals['_GETVAPIDPUBLICKEYRESPONSE']._serialized_end=2587
+  _globals['_NOTIFYUSERREQUEST']._serialized_start=2590
+  _globals['_NOTIFYUSERREQUEST']._serialized_end=2864
+  _globals['_NOTIFYUSERREQUEST_DATAENTRY']._serialized_start=2821
+  _globals['_NOTIFYUSERREQUEST_DATAENTRY']._serialized_end=2864
+  _globals['_NOTIFYUSERRESPONSE']._serialized_start=2866
+  _globals['_NOTIFYUSERRESPONSE']._serialized_end=2974
+  _globals['_NOTIFYSERVICE']._serialized_start=3194
+  _globals['_NOTIFYSERVICE']._serialized_end=4314
 # @@protoc_insertion_point(module_scope)

@@ -40,6 +40,51 @@ class NotifyServiceStub:
                 request_serializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.SendMessageRequest.SerializeToString,
                 response_deserializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.SendMessageResponse.FromString,
                 _registered_method=True)
+        self.GetDelivery = channel.unary_unary(
+                '/vellarys.notify.v1.NotifyService/GetDelivery',
+                request_serializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.GetDeliveryRequest.SerializeToString,
+                response_deserializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.GetDeliveryResponse.FromString,
+                _registered_method=True)
+        self.ListDeliveries = channel.unary_unary(
+                '/vellarys.notify.v1.NotifyService/ListDeliveries',
+                request_serializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.ListDeliveriesRequest.SerializeToString,
+                response_deserializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.ListDeliveriesResponse.FromString,
+                _registered_method=True)
+        self.ListDeadLetters = channel.unary_unary(
+                '/vellarys.notify.v1.NotifyService/ListDeadLetters',
+                request_serializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.ListDeadLettersRequest.SerializeToString,
+                response_deserializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.ListDeadLettersResponse.FromString,
+                _registered_method=True)
+        self.ReplayDelivery = channel.unary_unary(
+                '/vellarys.notify.v1.NotifyService/ReplayDelivery',
+                request_serializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.ReplayDeliveryRequest.SerializeToString,
+                response_deserializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.ReplayDeliveryResponse.FromString,
+                _registered_method=True)
+        self.RecordProviderStatus = channel.unary_unary(
+                '/vellarys.notify.v1.NotifyService/RecordProviderStatus',
+                request_serializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.RecordProviderStatusRequest.SerializeToString,
+                response_deserializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.RecordProviderStatusResponse.FromString,
+                _registered_method=True)
+        self.RegisterPushSubscription = channel.unary_unary(
+                '/vellarys.notify.v1.NotifyService/RegisterPushSubscription',
+                request_serializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.RegisterPushSubscriptionRequest.SerializeToString,
+                response_deserializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.RegisterPushSubscriptionResponse.FromString,
+                _registered_method=True)
+        self.DeletePushSubscription = channel.unary_unary(
+                '/vellarys.notify.v1.NotifyService/DeletePushSubscription',
+                request_serializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.DeletePushSubscriptionRequest.SerializeToString,
+                response_deserializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.DeletePushSubscriptionResponse.FromString,
+                _registered_method=True)
+        self.GetVapidPublicKey = channel.unary_unary(
+                '/vellarys.notify.v1.NotifyService/GetVapidPublicKey',
+                request_serializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.GetVapidPublicKeyRequest.SerializeToString,
+                response_deserializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.GetVapidPublicKeyResponse.FromString,
+                _registered_method=True)
+        self.NotifyUser = channel.unary_unary(
+                '/vellarys.notify.v1.NotifyService/NotifyUser',
+                request_serializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.NotifyUserRequest.SerializeToString,
+                response_deserializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.NotifyUserResponse.FromString,
+                _registered_method=True)
 
 
 class NotifyServiceServicer:
@@ -53,6 +98,64 @@ class NotifyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetDelivery(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDeliveries(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDeadLetters(self, request, context):
+        """Deliveries that used up their attempts, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplayDelivery(self, request, context):
+        """Requeues a dead or failed delivery with its attempts reset.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordProviderStatus(self, request, context):
+        """A provider's status webhook: sent → delivered → read, never backwards; failed with the reason.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RegisterPushSubscription(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeletePushSubscription(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetVapidPublicKey(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def NotifyUser(self, request, context):
+        """Web push to every subscription of a user, and optionally a WhatsApp text to their phone.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotifyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -60,6 +163,51 @@ def add_NotifyServiceServicer_to_server(servicer, server):
                     servicer.SendMessage,
                     request_deserializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.SendMessageRequest.FromString,
                     response_serializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.SendMessageResponse.SerializeToString,
+            ),
+            'GetDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDelivery,
+                    request_deserializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.GetDeliveryRequest.FromString,
+                    response_serializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.GetDeliveryResponse.SerializeToString,
+            ),
+            'ListDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeliveries,
+                    request_deserializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.ListDeliveriesRequest.FromString,
+                    response_serializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.ListDeliveriesResponse.SerializeToString,
+            ),
+            'ListDeadLetters': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeadLetters,
+                    request_deserializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.ListDeadLettersRequest.FromString,
+                    response_serializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.ListDeadLettersResponse.SerializeToString,
+            ),
+            'ReplayDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplayDelivery,
+                    request_deserializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.ReplayDeliveryRequest.FromString,
+                    response_serializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.ReplayDeliveryResponse.SerializeToString,
+            ),
+            'RecordProviderStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordProviderStatus,
+                    request_deserializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.RecordProviderStatusRequest.FromString,
+                    response_serializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.RecordProviderStatusResponse.SerializeToString,
+            ),
+            'RegisterPushSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterPushSubscription,
+                    request_deserializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.RegisterPushSubscriptionRequest.FromString,
+                    response_serializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.RegisterPushSubscriptionResponse.SerializeToString,
+            ),
+            'DeletePushSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePushSubscription,
+                    request_deserializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.DeletePushSubscriptionRequest.FromString,
+                    response_serializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.DeletePushSubscriptionResponse.SerializeToString,
+            ),
+            'GetVapidPublicKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVapidPublicKey,
+                    request_deserializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.GetVapidPublicKeyRequest.FromString,
+                    response_serializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.GetVapidPublicKeyResponse.SerializeToString,
+            ),
+            'NotifyUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.NotifyUser,
+                    request_deserializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.NotifyUserRequest.FromString,
+                    response_serializer=vellarys_dot_notify_dot_v1_dot_notify__pb2.NotifyUserResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -90,6 +238,249 @@ class NotifyService:
             '/vellarys.notify.v1.NotifyService/SendMessage',
             vellarys_dot_notify_dot_v1_dot_notify__pb2.SendMessageRequest.SerializeToString,
             vellarys_dot_notify_dot_v1_dot_notify__pb2.SendMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.notify.v1.NotifyService/GetDelivery',
+            vellarys_dot_notify_dot_v1_dot_notify__pb2.GetDeliveryRequest.SerializeToString,
+            vellarys_dot_notify_dot_v1_dot_notify__pb2.GetDeliveryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.notify.v1.NotifyService/ListDeliveries',
+            vellarys_dot_notify_dot_v1_dot_notify__pb2.ListDeliveriesRequest.SerializeToString,
+            vellarys_dot_notify_dot_v1_dot_notify__pb2.ListDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeadLetters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.notify.v1.NotifyService/ListDeadLetters',
+            vellarys_dot_notify_dot_v1_dot_notify__pb2.ListDeadLettersRequest.SerializeToString,
+            vellarys_dot_notify_dot_v1_dot_notify__pb2.ListDeadLettersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplayDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.notify.v1.NotifyService/ReplayDelivery',
+            vellarys_dot_notify_dot_v1_dot_notify__pb2.ReplayDeliveryRequest.SerializeToString,
+            vellarys_dot_notify_dot_v1_dot_notify__pb2.ReplayDeliveryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordProviderStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.notify.v1.NotifyService/RecordProviderStatus',
+            vellarys_dot_notify_dot_v1_dot_notify__pb2.RecordProviderStatusRequest.SerializeToString,
+            vellarys_dot_notify_dot_v1_dot_notify__pb2.RecordProviderStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterPushSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.notify.v1.NotifyService/RegisterPushSubscription',
+            vellarys_dot_notify_dot_v1_dot_notify__pb2.RegisterPushSubscriptionRequest.SerializeToString,
+            vellarys_dot_notify_dot_v1_dot_notify__pb2.RegisterPushSubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeletePushSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.notify.v1.NotifyService/DeletePushSubscription',
+            vellarys_dot_notify_dot_v1_dot_notify__pb2.DeletePushSubscriptionRequest.SerializeToString,
+            vellarys_dot_notify_dot_v1_dot_notify__pb2.DeletePushSubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVapidPublicKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.notify.v1.NotifyService/GetVapidPublicKey',
+            vellarys_dot_notify_dot_v1_dot_notify__pb2.GetVapidPublicKeyRequest.SerializeToString,
+            vellarys_dot_notify_dot_v1_dot_notify__pb2.GetVapidPublicKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def NotifyUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.notify.v1.NotifyService/NotifyUser',
+            vellarys_dot_notify_dot_v1_dot_notify__pb2.NotifyUserRequest.SerializeToString,
+            vellarys_dot_notify_dot_v1_dot_notify__pb2.NotifyUserResponse.FromString,
             options,
             channel_credentials,
             insecure,

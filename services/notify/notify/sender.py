@@ -1,0 +1,316 @@
+"""The sender worker: claims due deliveries (SKIP LOCKED, so replicas share work), sends them through
+the tenant's provider and records each attempt. Nothing here blocks: a delivery that must wait (pacing,
+backoff) is rescheduled through next_attempt_at, and every HTTP call is bounded in time and size."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import grpc
+import httpx
+from opentelemetry import propagate, trace
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from notify import metrics
+from notify.clients import ChannelNotFound, Conversation, Credentials
+from notify.config import Settings
+from notify.models import Delivery
+from notify.pacing import Limits, LocalPacer, Pacer
+from notify.providers import (
+    OUTSIDE_WINDOW,
+    WINDOWED,
+    Channel,
+    Request,
+    Result,
+    Template,
+    build_request,
+    classify,
+    digits,
+)
+from notify.repository import DeliveryRepository
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("notify.sender")
+
+
+@dataclass(frozen=True)
+class Backoff:
+    base: float
+    cap: float
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Exponential backoff with full jitter; a provider's Retry-After is a floor."""
+        jitter = random.uniform(0, min(self.cap, self.base * 2 ** max(0, attempt - 1)))
+        return max(jitter, min(retry_after, 3600.0)) if retry_after is not None else jitter
+
+
+def http_client(settings: Settings) -> httpx.AsyncClient:
+    timeout = httpx.Timeout(settings.http_total_timeout, connect=settings.http_connect_timeout)
+    limits = httpx.Limits(max_connections=settings.sender_concurrency * 2, max_keepalive_connections=50)
+    # A redirect from a send API is never followed: it is recorded as a failed attempt.
+    return httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False)
+
+
+class Sender:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        credentials: Credentials,
+        http: httpx.AsyncClient,
+        pacer: Pacer | None = None,
+        conversation: Conversation | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.credentials = credentials
+        self.http = http
+        self.pacer = pacer or LocalPacer(limits(settings))
+        self._fallback = LocalPacer(limits(settings))
+        self.conversation = conversation
+        self.backoff = Backoff(settings.backoff_base_seconds, settings.backoff_cap_seconds)
+        self._wake = asyncio.Event()
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.Task[None] | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._loop = asyncio.create_task(self._run(), name="notify-sender")
+
+    async def stop(self, grace: float = 5.0) -> None:
+        if self._loop is not None:
+            self._loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+        if self._inflight:
+            # Unfinished sends keep their lease and are retried by whoever claims them after it.
+            await asyncio.wait(self._inflight, timeout=grace)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                claimed = await self._claim_and_spawn()
+            except Exception:
+                log.exception("claiming deliveries failed")
+                claimed = 0
+            if claimed == 0:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.settings.sender_poll_seconds)
+
+    async def _claim_and_spawn(self) -> int:
+        free = self.settings.sender_concurrency - len(self._inflight)
+        if free <= 0:
+            return 0
+        token = uuid.uuid4()
+        async with self.sessions.begin() as session:
+            batch = await DeliveryRepository(session).claim(free, self.settings.sender_lease_seconds, token)
+        for delivery in batch:
+            self._spawn(delivery, token)
+        return len(batch)
+
+    def _spawn(self, delivery: Delivery, token: uuid.UUID) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._process(delivery, token), name=f"deliver-{delivery.id}")
+        self._inflight.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._inflight.discard(t)
+            self._wake.set()  # a slot is free
+
+        task.add_done_callback(done)
+        return task
+
+    async def attempt_now(self, delivery_id: uuid.UUID) -> None:
+        """Claims and sends this one delivery at once if it is due and nobody holds it (wait=true)."""
+        token = uuid.uuid4()
+        async with self.sessions.begin() as session:
+            batch = await DeliveryRepository(session).claim(
+                1, self.settings.sender_lease_seconds, token, delivery_id
+            )
+        if batch:
+            await asyncio.shield(self._spawn(batch[0], token))
+
+    async def process_due(self) -> int:
+        """Sends everything due now and waits for it: for tests and tools, not the serving path."""
+        total = 0
+        while (n := await self._claim_and_spawn()) > 0:
+            total += n
+            await asyncio.gather(*list(self._inflight), return_exceptions=True)
+        return total
+
+    # --- one delivery ------------------------------------------------------------------------
+
+    async def _process(self, delivery: Delivery, token: uuid.UUID) -> None:
+        parent = propagate.extract({"traceparent": delivery.traceparent} if delivery.traceparent else {})
+        with tracer.start_as_current_span("notify.deliver", context=parent) as span:
+            span.set_attribute("vellarys.tenant_id", str(delivery.tenant_id))
+            span.set_attribute("vellarys.delivery_id", str(delivery.id))
+            try:
+                await self._deliver(delivery, token)
+            except Exception:
+                # The lease runs out and another claim retries it; the worker itself keeps going.
+                log.exception("delivery %s crashed", delivery.id)
+
+    async def _deliver(self, delivery: Delivery, token: uuid.UUID) -> None:
+        channel = await self._channel(delivery, token)
+        if channel is None:
+            return
+        template = None
+        if channel.provider in WINDOWED and not delivery.window_open:
+            if not delivery.template_name:
+                reason = (
+                    f"{OUTSIDE_WINDOW}: the lead last wrote more than 24 hours ago and no template is set"
+                )
+                await self._record(
+                    delivery,
+                    token,
+                    channel.provider,
+                    Result("failed", error=reason, error_code=OUTSIDE_WINDOW),
+                    0,
+                )
+                return
+            template = Template(
+                delivery.template_name,
+                delivery.template_language or "pt_BR",
+                tuple(delivery.template_params or ()),
+            )
+        wait = await self._pace(channel, delivery.recipient)
+        if wait > 0:
+            await self._reschedule(delivery, token, channel.provider, wait)
+            return
+        request = build_request(
+            channel, self.settings.base_urls[channel.provider], delivery.recipient, delivery.text, template
+        )
+        started = time.perf_counter()
+        result = await self._post(channel.provider, request)
+        elapsed = time.perf_counter() - started
+        metrics.DELIVERY_SECONDS.labels(channel.provider).observe(elapsed)
+        await self._record(delivery, token, channel.provider, result, elapsed, template)
+
+    async def _channel(self, delivery: Delivery, token: uuid.UUID) -> Channel | None:
+        failure: Result | None = None
+        if delivery.channel_id is None:
+            failure = Result(
+                "failed", error="no_channel: the message names no WhatsApp channel", error_code="no_channel"
+            )
+        else:
+            try:
+                channel = await self.credentials.get(str(delivery.tenant_id), str(delivery.channel_id))
+            except ChannelNotFound as error:
+                failure = Result(
+                    "failed", error=f"channel_not_found: {error}", error_code="channel_not_found"
+                )
+            except grpc.aio.AioRpcError as error:
+                failure = Result("retry", error=f"tenant service unavailable: {error.code().name}")
+            else:
+                if channel.active and channel.provider:
+                    return channel
+                failure = Result(
+                    "failed",
+                    error="channel_inactive: the WhatsApp channel is disabled",
+                    error_code="channel_inactive",
+                )
+        await self._record(delivery, token, delivery.provider or "unknown", failure, 0)
+        return None
+
+    async def _pace(self, channel: Channel, recipient: str) -> float:
+        try:
+            return await self.pacer.take(channel.id, digits(recipient) or recipient)
+        except Exception:
+            # Redis down: keep this replica within the limits on its own rather than stop sending.
+            log.warning("shared pacing unavailable, pacing in-process", exc_info=True)
+            return await self._fallback.take(channel.id, digits(recipient) or recipient)
+
+    async def _post(self, provider: str, request: Request) -> Result:
+        try:
+            async with asyncio.timeout(self.settings.http_total_timeout):
+                async with self.http.stream(
+                    "POST", request.url, headers=request.headers, json=request.json, data=request.form
+                ) as response:
+                    body = await self._read(response)
+                    headers = {k.lower(): v for k, v in response.headers.items()}
+                    return classify(provider, response.status_code, headers, body)
+        except (TimeoutError, httpx.TimeoutException):
+            return Result("retry", error=f"timeout: no answer within {self.settings.http_total_timeout:g}s")
+        except httpx.HTTPError as error:
+            return Result("retry", error=f"connection error: {type(error).__name__}")
+
+    async def _read(self, response: httpx.Response) -> bytes:
+        """At most http_max_response_bytes: a provider cannot make us buffer an endless body."""
+        limit, chunks, size = self.settings.http_max_response_bytes, [], 0
+        async for chunk in response.aiter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+        return b"".join(chunks)[:limit]
+
+    # --- outcomes ----------------------------------------------------------------------------
+
+    async def _reschedule(self, delivery: Delivery, token: uuid.UUID, provider: str, wait: float) -> None:
+        metrics.PACED.labels(provider).inc()
+        values = {"next_attempt_at": func.now() + timedelta(seconds=wait), "provider": provider}
+        async with self.sessions.begin() as session:
+            await DeliveryRepository(session).finish(delivery.id, token, values)
+
+    async def _record(
+        self, delivery: Delivery, token: uuid.UUID, provider: str, result: Result, elapsed: float,
+        template: Template | None = None,
+    ) -> None:  # fmt: skip
+        attempt = delivery.attempts + 1
+        outcome, values = self._outcome(attempt, result)
+        values |= {"attempts": attempt, "provider": provider}
+        if outcome == "sent":
+            values |= {"provider_message_id": result.provider_message_id, "sent_at": func.now()}
+            values |= {"sent_template": template.name if template else None}
+        async with self.sessions.begin() as session:
+            repo = DeliveryRepository(session)
+            finished = await repo.finish(delivery.id, token, values)
+            if finished is None:
+                log.warning("delivery %s: claim lost before its outcome was recorded", delivery.id)
+                return
+            await repo.add_attempt({
+                "delivery_id": delivery.id, "tenant_id": delivery.tenant_id, "attempt": attempt,
+                "outcome": outcome, "http_status": result.http_status, "error": result.error,
+                "duration_ms": int(elapsed * 1000),
+            })  # fmt: skip
+        metrics.DELIVERIES.labels(provider, outcome).inc()
+        if outcome == "sent" and delivery.source == "conversation" and self.conversation is not None:
+            await self.conversation.record_outbound_sent(
+                str(delivery.tenant_id), str(delivery.message_id), provider, result.provider_message_id or ""
+            )
+
+    def _outcome(self, attempt: int, result: Result) -> tuple[str, dict[str, object]]:
+        if result.outcome == "sent":
+            return "sent", {"status": "sent", "last_error": None, "error_code": None}
+        failure = {"last_error": result.error, "error_code": result.error_code}
+        if result.outcome == "failed":
+            return "failed", {"status": "failed", **failure}
+        if attempt >= self.settings.max_attempts:
+            return "dead", {"status": "dead", **failure}
+        delay = self.backoff.delay(attempt, result.retry_after)
+        return "retry", {
+            "status": "queued",
+            "next_attempt_at": func.now() + timedelta(seconds=delay),
+            **failure,
+        }
+
+
+def limits(settings: Settings) -> Limits:
+    return Limits(
+        settings.pace_number_per_second,
+        settings.pace_recipient_burst,
+        settings.pace_recipient_interval_seconds,
+    )
