@@ -39,8 +39,8 @@ def stack_env(data_dir: Path, **extra: str) -> dict[str, str]:
         GRPC_GRACE_SECONDS="3",
         **{f"{n.upper()}_PORT": str(p) for n, p in ports.items()},
         **{f"{n.upper()}_ADDR": f"127.0.0.1:{p}" for n, p in ports.items() if n != "gateway"},
-        **extra,
     )
+    env.update(extra)
     return env
 
 
@@ -58,7 +58,9 @@ def wait_healthy(base: str, proc: subprocess.Popen[str], timeout: float = 90) ->
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
-        assert proc.poll() is None, "the stack exited early"
+        if proc.poll() is not None:
+            output = proc.stdout.read() if proc.stdout else ""
+            raise AssertionError(f"the stack exited early ({proc.returncode}):\n{output[-4000:]}")
         try:
             response = httpx.get(f"{base}/api/health/detailed", timeout=2)
             last = response.json()

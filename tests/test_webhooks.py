@@ -9,13 +9,13 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from vellarys.tenant.v1 import tenant_pb2 as pb
-from vellarys.tenant.v1 import tenant_pb2_grpc
 
 from gateway.providers.signatures import meta_signature
 from kit import rpc
 from kit.context import CallContext
 from kit.dbadmin import asyncpg_dsn
+from vellarys.tenant.v1 import tenant_pb2 as pb
+from vellarys.tenant.v1 import tenant_pb2_grpc
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "services/gateway/tests/unit/providers/payloads"
 PROVIDERS = {

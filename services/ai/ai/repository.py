@@ -6,10 +6,11 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import Date, cast, delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ai.models import Call
+from ai.models import Call, SimulatorCase, SimulatorRun
 
 
 @dataclass
@@ -21,6 +22,8 @@ class UsageDay:
     cost_usd: float = 0.0
     unpriced_calls: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
+    simulated_calls: int = 0
+    simulated_cost_usd: float = 0.0
 
 
 class CallRepository:
@@ -43,6 +46,8 @@ class CallRepository:
                 func.sum(Call.completion_tokens),
                 func.sum(Call.cost_usd),
                 func.count().filter(Call.cost_usd.is_(None)),
+                func.count().filter(Call.simulated),
+                func.sum(Call.cost_usd).filter(Call.simulated),
             )
             .where(Call.tenant_id == tenant_id)
             # A day-wide margin on the indexed column, then the exact local-day filter.
@@ -52,7 +57,8 @@ class CallRepository:
             .order_by(day)
         )
         days: dict[date, UsageDay] = {}
-        for row_day, outcome, calls, prompt, completion, cost, unpriced in await self.session.execute(query):
+        for row in await self.session.execute(query):
+            row_day, outcome, calls, prompt, completion, cost, unpriced, simulated, simulated_cost = row
             usage = days.setdefault(row_day, UsageDay(row_day))
             usage.calls += calls
             usage.prompt_tokens += int(prompt or 0)
@@ -60,4 +66,68 @@ class CallRepository:
             usage.cost_usd += float(cost or 0)
             usage.unpriced_calls += unpriced
             usage.outcomes[outcome] = calls
+            usage.simulated_calls += simulated
+            usage.simulated_cost_usd += float(simulated_cost or 0)
         return list(days.values())
+
+
+class SimulatorCaseRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, case: SimulatorCase) -> bool:
+        """False when the tenant already has a case with this name (the unique index decides)."""
+        return await self._flush(case)
+
+    async def save(self, case: SimulatorCase) -> bool:
+        """Writes the changes of a loaded case; False on a name clash."""
+        return await self._flush(case)
+
+    async def _flush(self, case: SimulatorCase) -> bool:
+        try:
+            async with self.session.begin_nested():
+                self.session.add(case)
+                await self.session.flush()
+        except IntegrityError:
+            return False
+        await self.session.refresh(case)
+        return True
+
+    async def get(self, tenant_id: uuid.UUID, case_id: uuid.UUID) -> SimulatorCase | None:
+        query = select(SimulatorCase).where(SimulatorCase.tenant_id == tenant_id, SimulatorCase.id == case_id)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def find(self, tenant_id: uuid.UUID, ids: list[uuid.UUID] | None = None) -> list[SimulatorCase]:
+        query = select(SimulatorCase).where(SimulatorCase.tenant_id == tenant_id)
+        if ids is not None:
+            query = query.where(SimulatorCase.id.in_(ids))
+        query = query.order_by(SimulatorCase.name, SimulatorCase.id)
+        return list((await self.session.execute(query)).scalars())
+
+    async def count(self, tenant_id: uuid.UUID) -> int:
+        query = select(func.count()).select_from(SimulatorCase).where(SimulatorCase.tenant_id == tenant_id)
+        return int((await self.session.execute(query)).scalar_one())
+
+    async def delete(self, tenant_id: uuid.UUID, case_id: uuid.UUID) -> bool:
+        result = await self.session.execute(
+            delete(SimulatorCase).where(SimulatorCase.tenant_id == tenant_id, SimulatorCase.id == case_id)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+class SimulatorRunRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, run: SimulatorRun) -> None:
+        self.session.add(run)
+        await self.session.flush()
+
+    async def latest(self, tenant_id: uuid.UUID, limit: int) -> list[SimulatorRun]:
+        query = (
+            select(SimulatorRun)
+            .where(SimulatorRun.tenant_id == tenant_id)
+            .order_by(SimulatorRun.started_at.desc(), SimulatorRun.id)
+            .limit(limit)
+        )
+        return list((await self.session.execute(query)).scalars())

@@ -98,7 +98,9 @@ async def generate_reply(request: ReplyInput, model: ModelResponder | None) -> G
     return replace(reply, latency_ms=round((time.perf_counter() - started) * 1000))
 
 
-async def record_call(session: AsyncSession, request: ReplyInput, reply: Generated) -> None:
+async def record_call(
+    session: AsyncSession, request: ReplyInput, reply: Generated, *, simulated: bool = False
+) -> None:
     tenant, lead = validate(request)
     await CallRepository(session).add(
         Call(
@@ -112,6 +114,7 @@ async def record_call(session: AsyncSession, request: ReplyInput, reply: Generat
             latency_ms=reply.latency_ms,
             outcome=reply.outcome.value,
             cost_usd=pricing.cost_usd(reply.model, reply.prompt_tokens, reply.completion_tokens),
+            simulated=simulated,
         )
     )
 

@@ -42,6 +42,8 @@ class TenantAiSettings:
     model: str = "gpt-4o"
     temperature: float = 0.4
     niche_template: str = ""
+    # The settings version these are (None when unknown), so a simulator run can name it.
+    version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,9 @@ def encode_filters(tenant_id: str, filters: PropertyFilters) -> tpb.SearchProduc
     return request
 
 
-def decode_settings(current: tpb.AiSettings, niche_template: str) -> TenantAiSettings:
+def decode_settings(
+    current: tpb.AiSettings, niche_template: str, version: int | None = None
+) -> TenantAiSettings:
     rules = current.handoff
     return TenantAiSettings(
         system_prompt=current.system_prompt,
@@ -143,6 +147,7 @@ def decode_settings(current: tpb.AiSettings, niche_template: str) -> TenantAiSet
         model=current.model or "gpt-4o",
         temperature=current.temperature,
         niche_template=niche_template,
+        version=version,
     )
 
 
@@ -156,7 +161,7 @@ class GrpcTenantPort:
         with acting_for(tenant_id):
             reply = await self.stub.GetAiSettings(tpb.GetAiSettingsRequest(tenant_id=tenant_id))
         template = await self._niche_template(tenant_id)
-        return decode_settings(reply.current.settings, template)
+        return decode_settings(reply.current.settings, template, reply.current.version)
 
     async def _niche_template(self, tenant_id: str) -> str:
         # GetTenant and ListNiches are system reads (no role); niches change only with a deploy.

@@ -23,6 +23,7 @@ INTERNAL = frozenset({"", "service"})
 SUPERADMIN = "superadmin"
 USERS = frozenset({"superadmin", "admin", "seller", "viewer"})
 WRITERS = frozenset({"superadmin", "admin", "seller", *INTERNAL})
+PEOPLE_WRITERS = frozenset({"superadmin", "admin", "seller"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,17 @@ def require_writer() -> None:
     role = callctx.get().role
     if role not in WRITERS:
         raise PermissionDenied(f"role {role!r} may not change leads")
+
+
+def require_person() -> uuid.UUID:
+    """A dashboard user who may write (seller, admin, superadmin): the acting person's id."""
+    ctx = callctx.get()
+    if ctx.role not in PEOPLE_WRITERS:
+        raise PermissionDenied(f"role {ctx.role!r} may not answer or take over conversations")
+    actor = _parse(ctx.actor_id)
+    if actor is None:
+        raise PermissionDenied("the call carries no user")
+    return actor
 
 
 def scope(requested: uuid.UUID | None) -> Scope:

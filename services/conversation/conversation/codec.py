@@ -8,7 +8,8 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from conversation.domain import Inbound, LeadFilters, Limits, StatusUpdate, clean
-from conversation.models import Lead, Message
+from conversation.models import ConversationEvent, Lead, Message
+from conversation.ownership import LeadDetail
 from conversation.service import parse_id
 from vellarys.conversation.v1 import conversation_pb2 as pb
 
@@ -73,7 +74,42 @@ def decode_inbound(message: pb.InboundMessage) -> Inbound:
     )
 
 
-def encode_lead(lead: Lead) -> pb.Lead:
+def encode_lead(lead: Lead, detail: LeadDetail | None = None) -> pb.Lead:
+    encoded = _lead(lead)
+    if detail is not None and detail.conversation is not None:
+        encoded.owner = detail.conversation.owner
+        encoded.owner_user_id = str(detail.conversation.owner_user_id or "")
+    if detail is not None and detail.profile is not None:
+        profile = detail.profile
+        encoded.score = profile.score
+        encoded.score_reasons.extend(profile.score_reasons)
+        encoded.profile.extend(
+            pb.ProfileField(
+                name=str(f.get("name", "")),
+                value=str(f.get("value", "")),
+                evidence=str(f.get("evidence", "")),
+                confidence=float(f.get("confidence", 0.0)),
+            )
+            for f in profile.fields
+        )
+    return encoded
+
+
+def encode_event(event: ConversationEvent) -> pb.ConversationEvent:
+    return pb.ConversationEvent(
+        id=str(event.id),
+        kind=event.kind,
+        reason=event.reason,
+        actor=event.actor,
+        message_id=str(event.message_id or ""),
+        owner=event.owner or "",
+        owner_user_id=str(event.owner_user_id or ""),
+        created_at=timestamp(event.created_at),
+        detail=event.detail,
+    )
+
+
+def _lead(lead: Lead) -> pb.Lead:
     return pb.Lead(
         id=str(lead.id),
         tenant_id=str(lead.tenant_id),
@@ -86,6 +122,7 @@ def encode_lead(lead: Lead) -> pb.Lead:
         assigned_user_id=str(lead.assigned_user_id or ""),
         notes=lead.notes,
         updated_at=timestamp(lead.updated_at),
+        opted_out=lead.opted_out,
     )
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 DIRECTIONS = ("inbound", "outbound_human", "outbound_ai")
@@ -49,6 +51,15 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Debounce:
+    """How long a reply waits for more messages: `seconds` after the last one, at most `max_wait`
+    after the first one of the burst (so a lead typing non-stop still gets an answer)."""
+
+    seconds: float = 3.0
+    max_wait: float = 9.0
+
+
+@dataclass(frozen=True)
 class Ingested:
     lead_id: str
     message_id: str
@@ -58,6 +69,7 @@ class Ingested:
     auto_reply: bool = False
     auto_reply_blocked: str = ""
     soft_limits_hit: tuple[str, ...] = ()
+    reply_scheduled: bool = False
 
 
 def leads_level(count: int, soft: int, hard: int) -> str:
@@ -165,3 +177,66 @@ class StatusResult:
     found: bool
     created: bool
     message_status: str
+
+
+# Ownership transitions, stored as owner_changed events with one of these reasons.
+OWNER_CHANGED = "owner_changed"
+TAKEOVER = "takeover"
+RETURN_TO_AI = "return_to_ai"
+AI_HANDOFF = "ai_handoff"
+SELLER_MESSAGE = "seller_message"
+WINDOW_CLOSED = "model_unavailable_window_closed"
+WINDOW = timedelta(hours=24)
+# Namespace of the deterministic ids of a job's messages: a re-run of the same job computes the same
+# id, so the insert and notify's SendMessage (idempotent on it) can never send a reply twice.
+REPLY_NAMESPACE = uuid.UUID("6f1b7c52-3a51-4f0e-9a57-6c1d2b9d6a10")
+
+
+def job_message_id(job_id: uuid.UUID, purpose: str) -> uuid.UUID:
+    """The id of a job's reply ("reply") or of its one fallback ("fallback")."""
+    return uuid.uuid5(REPLY_NAMESPACE, f"{job_id}:{purpose}")
+
+
+def retry_delay(attempts: int, first: float, cap: float) -> float:
+    """Seconds before the next run of a job whose model failed: first, doubling, at most cap."""
+    return float(min(cap, first * 2 ** max(attempts - 1, 0)))
+
+
+def window_open(last_inbound_at: datetime | None, now: datetime) -> bool:
+    """WhatsApp's customer-service window: 24 h from the lead's last message (unknown = open)."""
+    return last_inbound_at is None or now < last_inbound_at + WINDOW
+
+
+# A copy of ai.optout's opt-in recogniser (the ai service stays the one that decides; this only lets
+# an opted-out lead's "VOLTAR" reach it). Move both to kit when a third user appears.
+_OPT_IN_WORDS = r"voltar|assinar|start|reativar"
+_FILLER = r"(?:\s*(?:por favor|pfv|pf|obrigad[oa]|quero|eu|me|agora|ok|please|[.!,;]))*"
+_OPT_IN = re.compile(rf"^{_FILLER}\s*(?:{_OPT_IN_WORDS}){_FILLER}\s*$")
+_OPT_IN_PHRASES = re.compile(
+    r"\b(quero voltar a receber|pode(m)? voltar a (me )?mandar|quero receber de novo)\b"
+)
+_MAX_COMMAND_CHARS = 80
+
+
+def _fold(text: str) -> str:
+    return "".join(unicodedata.normalize("NFD", ch)[0].lower()[:1] or ch for ch in text)
+
+
+def is_opt_in(text: str) -> bool:
+    cleaned = re.sub(r"[^\w\s.!,;]", " ", _fold(text)).strip()[:500]
+    if not cleaned:
+        return False
+    command = len(cleaned) <= _MAX_COMMAND_CHARS and _OPT_IN.match(cleaned)
+    return bool(command or _OPT_IN_PHRASES.search(cleaned))
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A stored outbound message to hand to notify (idempotent there on message_id)."""
+
+    tenant_id: uuid.UUID
+    message_id: uuid.UUID
+    recipient: str
+    text: str
+    channel_id: uuid.UUID | None
+    window_open: bool

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from kit.errors import AlreadyExists, InvalidArgument, NotFound
+from kit.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 
 
 class LeadNotFound(NotFound):
@@ -41,3 +41,15 @@ class TooLong(InvalidArgument):
 class BadCursor(InvalidArgument):
     def __init__(self) -> None:
         super().__init__("cursor is not a cursor this API returned")
+
+
+class LeadOptedOut(FailedPrecondition):
+    def __init__(self) -> None:
+        super().__init__(
+            "the lead opted out of messages (sent an opt-out word); nothing is sent until they opt back in"
+        )
+
+
+class NoConversation(FailedPrecondition):
+    def __init__(self) -> None:
+        super().__init__("the lead has no conversation yet (no message was ever received)")

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -42,6 +43,8 @@ class Lead(Base):
     assigned_user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     notes: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The lead sent an opt-out word: no automatic message until an opt-in word.
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Conversation(Base):
@@ -57,6 +60,9 @@ class Conversation(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The human owner; NULL for ai/nobody, and for a human answering from the business phone.
+    owner_user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    owner_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Message(Base):
@@ -87,6 +93,8 @@ class Message(Base):
     status: Mapped[str | None] = mapped_column(String(20))
     status_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     auto_reply_blocked: Mapped[str | None] = mapped_column(String(40))
+    # Stored for sending but not yet handed to notify (the sweeper re-sends these).
+    notify_pending: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class MessageStatusEvent(Base):
@@ -119,6 +127,10 @@ class ConversationEvent(Base):
     kind: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str] = mapped_column(Text, default="")
+    # For owner_changed events: the new owner and the human's id.
+    owner: Mapped[str | None] = mapped_column(String(10))
+    owner_user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -129,3 +141,42 @@ class TenantDayCounter(Base):
     # The day in America/Sao_Paulo.
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     new_leads: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReplyJob(Base):
+    """The outbox of automatic replies: one pending job per conversation (migration 0003)."""
+
+    __tablename__ = "reply_jobs"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    run_after: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    burst_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_by: Mapped[str | None] = mapped_column(Text)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    traceparent: Mapped[str] = mapped_column(Text, default="")
+    tracestate: Mapped[str] = mapped_column(Text, default="")
+    last_message_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    covered_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    fallback_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class LeadProfile(Base):
+    """The lead's qualification as the AI last returned it: fields with evidence, score and reasons."""
+
+    __tablename__ = "lead_profiles"
+
+    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    fields: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    score: Mapped[int] = mapped_column(Integer, default=0)
+    score_reasons: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Date, case, delete, func, literal_column, select, update
+from sqlalchemy import Date, case, delete, func, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,8 +29,8 @@ class LeadRepository:
 
     async def upsert(
         self, tenant_id: uuid.UUID, phone: str, name: str, at: datetime
-    ) -> tuple[uuid.UUID, bool]:
-        """(lead id, created). Race-safe: concurrent first messages meet in the unique index."""
+    ) -> tuple[uuid.UUID, bool, bool]:
+        """(lead id, created, opted out). Race-safe: concurrent first messages meet in the unique index."""
         stmt = insert(Lead).values(
             id=uuid.uuid4(), tenant_id=tenant_id, phone=phone, name=name, last_message_at=at
         )
@@ -40,10 +40,10 @@ class LeadRepository:
         )
         # xmax is 0 only on a freshly inserted row version, not on one the conflict branch updated.
         result: Result[Any] = await self.session.execute(
-            stmt.returning(Lead.id, literal_column("xmax = 0").label("new"))
+            stmt.returning(Lead.id, literal_column("xmax = 0").label("new"), Lead.opted_out)
         )
-        lead_id, new = result.one()
-        return lead_id, bool(new)
+        lead_id, new, opted_out = result.one()
+        return lead_id, bool(new), bool(opted_out)
 
     async def count_message(self, tenant_id: uuid.UUID, lead_id: uuid.UUID, at: datetime) -> None:
         await self.session.execute(
@@ -99,6 +99,9 @@ class EventRepository:
         message_id: uuid.UUID | None = None,
         reason: str = "",
         actor: str = "",
+        owner: str | None = None,
+        owner_user_id: uuid.UUID | None = None,
+        detail: str = "",
     ) -> None:
         await self.session.execute(
             insert(ConversationEvent).values(
@@ -109,14 +112,18 @@ class EventRepository:
                 kind=kind,
                 reason=reason,
                 actor=actor,
+                owner=owner,
+                owner_user_id=owner_user_id,
+                detail=detail,
             )
         )
 
     async def has(self, tenant_id: uuid.UUID, message_id: uuid.UUID, kind: str) -> bool:
+        """Whether the message has an event of this kind, or an owner change for this reason."""
         query = select(ConversationEvent.id).where(
             ConversationEvent.tenant_id == tenant_id,
             ConversationEvent.message_id == message_id,
-            ConversationEvent.kind == kind,
+            or_(ConversationEvent.kind == kind, ConversationEvent.reason == kind),
         )
         return (await self.session.execute(query.limit(1))).first() is not None
 
@@ -127,8 +134,9 @@ class ConversationRepository:
 
     async def upsert(
         self, tenant_id: uuid.UUID, lead_id: uuid.UUID, channel_id: uuid.UUID | None
-    ) -> uuid.UUID:
-        """The lead's one open conversation; a known channel is kept when a message has none."""
+    ) -> tuple[uuid.UUID, str]:
+        """(id, owner) of the lead's one open conversation; a known channel is kept when a message
+        has none."""
         stmt = insert(Conversation).values(
             id=uuid.uuid4(), tenant_id=tenant_id, lead_id=lead_id, channel_id=channel_id
         )
@@ -136,7 +144,8 @@ class ConversationRepository:
             index_elements=[Conversation.tenant_id, Conversation.lead_id],
             set_={"channel_id": func.coalesce(stmt.excluded.channel_id, Conversation.channel_id)},
         )
-        return (await self.session.execute(stmt.returning(Conversation.id))).scalar_one()
+        row = (await self.session.execute(stmt.returning(Conversation.id, Conversation.owner))).one()
+        return row.id, row.owner
 
     async def touch_inbound(self, tenant_id: uuid.UUID, conversation_id: uuid.UUID, at: datetime) -> None:
         await self.session.execute(

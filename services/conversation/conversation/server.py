@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+
 import grpc
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from conversation import leads, service
+from conversation import leads, ownership, service
 from conversation.codec import (
     decode_filters,
     decode_inbound,
     decode_limits,
     decode_status,
+    encode_event,
     encode_lead,
     encode_message,
 )
 from conversation.config import Settings
+from conversation.domain import Debounce
+from conversation.ports import AiPort, DebounceCache, NotifyPort
+from conversation.replies import Policy
+from conversation.worker import ReplyWorker, WorkerConfig
 from kit import db, rpc
 from kit.errors import DomainError
+from vellarys.ai.v1 import ai_pb2_grpc as apb_grpc
 from vellarys.conversation.v1 import conversation_pb2 as pb
 from vellarys.conversation.v1 import conversation_pb2_grpc as pb_grpc
+from vellarys.notify.v1 import notify_pb2_grpc as npb_grpc
+from vellarys.tenant.v1 import tenant_pb2_grpc as tpb_grpc
 
 
 class Conflict(DomainError):
@@ -27,15 +38,30 @@ class Conflict(DomainError):
 
 
 class ConversationServicer(pb_grpc.ConversationServiceServicer):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        debounce: DebounceCache,
+        max_wait_factor: float,
+        outbox: ReplyWorker,
+    ) -> None:
         self.sessions = sessions
+        self.debounce = debounce
+        self.max_wait_factor = max_wait_factor
+        self.outbox = outbox
+
+    def _debounce(self, request: pb.IngestInboundRequest) -> Debounce:
+        given = request.reply_debounce_seconds
+        seconds = float(given) if given > 0 else self.debounce.seconds(request.tenant_id)
+        return Debounce(seconds, seconds * self.max_wait_factor)
 
     async def IngestInbound(
         self, request: pb.IngestInboundRequest, context: grpc.aio.ServicerContext
     ) -> pb.IngestInboundResponse:
         message, limits = decode_inbound(request.message), decode_limits(request)
+        debounce = self._debounce(request)
         async with self.sessions.begin() as session:
-            r = await service.ingest_inbound(session, request.tenant_id, message, limits)
+            r = await service.ingest_inbound(session, request.tenant_id, message, limits, debounce)
         return pb.IngestInboundResponse(
             lead_id=r.lead_id,
             message_id=r.message_id,
@@ -45,6 +71,7 @@ class ConversationServicer(pb_grpc.ConversationServiceServicer):
             auto_reply=r.auto_reply,
             auto_reply_blocked=r.auto_reply_blocked,
             soft_limits_hit=list(r.soft_limits_hit),
+            reply_scheduled=r.reply_scheduled,
         )
 
     async def RecordOutboundSent(
@@ -81,7 +108,7 @@ class ConversationServicer(pb_grpc.ConversationServiceServicer):
     ) -> pb.GetLeadResponse:
         async with self.sessions.begin() as session:
             lead = await leads.get_lead(session, request.tenant_id, request.lead_id)
-            return pb.GetLeadResponse(lead=encode_lead(lead))
+            return pb.GetLeadResponse(lead=encode_lead(lead, await ownership.detail(session, lead)))
 
     async def ListLeads(
         self, request: pb.ListLeadsRequest, context: grpc.aio.ServicerContext
@@ -115,9 +142,89 @@ class ConversationServicer(pb_grpc.ConversationServiceServicer):
             lead = await leads.update_lead(session, request.tenant_id, request.lead_id, status, notes)
             return pb.UpdateLeadResponse(lead=encode_lead(lead))
 
+    async def TakeOver(
+        self, request: pb.TakeOverRequest, context: grpc.aio.ServicerContext
+    ) -> pb.TakeOverResponse:
+        async with self.sessions.begin() as session:
+            detail = await ownership.take_over(session, request.tenant_id, request.lead_id)
+            return pb.TakeOverResponse(lead=encode_lead(detail.lead, detail))
 
-def build(settings: Settings, engine: AsyncEngine, port: int | None = None) -> rpc.Server:
-    servicer = ConversationServicer(db.session_factory(engine))
+    async def ReturnToAi(
+        self, request: pb.ReturnToAiRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ReturnToAiResponse:
+        async with self.sessions.begin() as session:
+            detail = await ownership.return_to_ai(session, request.tenant_id, request.lead_id)
+            return pb.ReturnToAiResponse(lead=encode_lead(detail.lead, detail))
+
+    async def SendHumanMessage(
+        self, request: pb.SendHumanMessageRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SendHumanMessageResponse:
+        async with self.sessions.begin() as session:
+            message, outgoing = await ownership.send_human_message(
+                session, request.tenant_id, request.lead_id, request.text
+            )
+        # After commit: a failed hand-over leaves the message pending for the sweeper, never lost.
+        delivery_id = await self.outbox.hand_over(outgoing)
+        return pb.SendHumanMessageResponse(message=encode_message(message), delivery_id=delivery_id)
+
+    async def ListConversationEvents(
+        self, request: pb.ListConversationEventsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListConversationEventsResponse:
+        async with self.sessions.begin() as session:
+            events = await ownership.list_events(session, request.tenant_id, request.lead_id)
+            return pb.ListConversationEventsResponse(events=[encode_event(e) for e in events])
+
+
+@dataclass(frozen=True)
+class Peers:
+    """The other services the conversation service calls; tests pass in-process ones."""
+
+    ai: AiPort
+    notify: NotifyPort
+    tenant: tpb_grpc.TenantServiceStub | None
+
+
+def connect(settings: Settings) -> Peers:
+    deadline = settings.grpc_deadline_seconds
+    ai = apb_grpc.AiServiceStub(
+        rpc.make_channel(settings.ai_addr, deadline=settings.reply_ai_deadline_seconds)
+    )
+    notify = npb_grpc.NotifyServiceStub(rpc.make_channel(settings.notify_addr, deadline=deadline))
+    tenant = tpb_grpc.TenantServiceStub(rpc.make_channel(settings.tenant_addr, deadline=deadline))
+    return Peers(
+        AiPort(ai, settings.reply_ai_deadline_seconds),
+        NotifyPort(notify, settings.reply_notify_deadline_seconds),
+        tenant,
+    )
+
+
+def make_worker(settings: Settings, engine: AsyncEngine, peers: Peers, name: str = "worker") -> ReplyWorker:
+    config = WorkerConfig(
+        workers=settings.reply_workers,
+        lease=settings.reply_lease_seconds,
+        poll=settings.reply_poll_seconds,
+        sweep_every=settings.reply_sweep_seconds,
+        sweep_grace=settings.reply_sweep_grace_seconds,
+        metrics_every=settings.reply_metrics_seconds,
+        policy=Policy(settings.reply_retry_first_seconds, settings.reply_retry_max_seconds),
+    )
+    return ReplyWorker(db.session_factory(engine), peers.ai, peers.notify, config, name)
+
+
+def build(
+    settings: Settings, engine: AsyncEngine, port: int | None = None, *, peers: Peers | None = None
+) -> rpc.Server:
+    """The gRPC server (the reply worker is started separately: serve(), or a test)."""
+    peers = peers or connect(settings)
+    debounce = DebounceCache(
+        peers.tenant, settings.reply_debounce_seconds, settings.reply_settings_cache_seconds
+    )
+    servicer = ConversationServicer(
+        db.session_factory(engine),
+        debounce,
+        settings.reply_max_wait_factor,
+        make_worker(settings, engine, peers, "rpc"),
+    )
     return rpc.build_server(
         lambda server: pb_grpc.add_ConversationServiceServicer_to_server(servicer, server),
         [pb.DESCRIPTOR.services_by_name["ConversationService"].full_name],
@@ -129,5 +236,13 @@ def build(settings: Settings, engine: AsyncEngine, port: int | None = None) -> r
 
 async def serve(settings: Settings) -> None:
     engine = db.service_engine(settings, "conversation", settings.conversation_database_url)
-    server = build(settings, engine)
-    await rpc.serve_until_signalled(server, settings.grpc_grace_seconds, on_stop=engine.dispose)
+    peers = connect(settings)
+    server = build(settings, engine, peers=peers)
+    worker = make_worker(settings, engine, peers, f"worker-{uuid.uuid4().hex[:8]}")
+    worker.start()
+
+    async def stop() -> None:
+        await worker.stop()
+        await engine.dispose()
+
+    await rpc.serve_until_signalled(server, settings.grpc_grace_seconds, on_stop=stop)

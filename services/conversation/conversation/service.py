@@ -6,12 +6,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry import propagate
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversation import authz, errors
 from conversation.domain import (
     HUMAN_FROM_PHONE,
+    OWNER_CHANGED,
     STATUS_RANK,
+    Debounce,
     Inbound,
     Ingested,
     Limits,
@@ -19,6 +22,7 @@ from conversation.domain import (
     StatusUpdate,
     blocked_reason,
     clean,
+    is_opt_in,
     leads_level,
     raw_payload,
     soft_hits,
@@ -32,6 +36,7 @@ from conversation.repository import (
     MessageRepository,
     StatusEventRepository,
 )
+from conversation.repository_jobs import OutboxRepository, OwnershipRepository, ReplyJobRepository
 
 
 def parse_id(value: str, field: str) -> uuid.UUID:
@@ -71,19 +76,25 @@ def _message_row(
 
 
 async def ingest_inbound(
-    session: AsyncSession, tenant_id: str, message: Inbound, limits: Limits | None = None
+    session: AsyncSession,
+    tenant_id: str,
+    message: Inbound,
+    limits: Limits | None = None,
+    debounce: Debounce | None = None,
 ) -> Ingested:
     """Store one provider message exactly once, creating the lead and its conversation on first contact.
 
     The message is always stored; limits only decide whether it may get an automatic reply. Only
-    inbound messages are flagged: the business's own messages never get one anyway.
+    inbound messages are flagged: the business's own messages never get one anyway. When the reply
+    may be automatic, the conversation is the AI's and the lead has not opted out, the reply job is
+    written in this same transaction (the outbox), carrying the current trace context.
     """
     authz.require_internal()
     limits = limits or Limits()
     tenant = parse_id(tenant_id, "tenant_id")
     channel_id = _validate(message)
     at = message.sent_at or datetime.now(UTC)
-    lead_id, lead_created = await LeadRepository(session).upsert(
+    lead_id, lead_created, opted_out = await LeadRepository(session).upsert(
         tenant, clean(message.sender), clean(message.sender_name), at
     )
     leads = "ok"
@@ -92,7 +103,11 @@ async def ingest_inbound(
         leads = leads_level(count, limits.new_leads_soft, limits.new_leads_hard)
     blocked = blocked_reason(limits, leads) if message.direction == "inbound" else ""
     conversations = ConversationRepository(session)
-    conversation_id = await conversations.upsert(tenant, lead_id, channel_id)
+    conversation_id, owner = await conversations.upsert(tenant, lead_id, channel_id)
+    echo = await _claim_echo(session, tenant, conversation_id, message) if message.from_me else None
+    if echo is not None:
+        # Our own send, echoed back by the provider: already stored, and no person took over.
+        return Ingested(str(lead_id), str(echo), False, lead_created, str(conversation_id))
     row = _message_row(tenant, lead_id, conversation_id, message) | {"auto_reply_blocked": blocked or None}
     messages = MessageRepository(session)
     message_id = await messages.insert_once(row)
@@ -107,13 +122,61 @@ async def ingest_inbound(
     if message.direction == "inbound":
         await conversations.touch_inbound(tenant, conversation_id, at)
     else:
-        # The business answered from its own phone: a person is in this conversation now.
-        await EventRepository(session).add(
+        await _human_from_phone(session, tenant, conversation_id, message_id, owner)
+    auto_reply = message.direction == "inbound" and not blocked
+    scheduled = auto_reply and owner == "ai" and (not opted_out or is_opt_in(message.text))
+    if scheduled:
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        await ReplyJobRepository(session).schedule(
+            tenant, conversation_id, lead_id, message_id, debounce or Debounce(), carrier
+        )
+    return Ingested(
+        str(lead_id),
+        str(message_id),
+        True,
+        lead_created,
+        str(conversation_id),
+        auto_reply,
+        blocked,
+        hits,
+        reply_scheduled=scheduled,
+    )
+
+
+async def _claim_echo(
+    session: AsyncSession, tenant: uuid.UUID, conversation_id: uuid.UUID, message: Inbound
+) -> uuid.UUID | None:
+    outbox = OutboxRepository(session)
+    ours = await outbox.unsent_echo(tenant, conversation_id, message.text.replace("\x00", ""))
+    if ours is None:
+        return None
+    await MessageRepository(session).set_external_id(
+        tenant, ours.id, clean(message.provider), clean(message.external_id)
+    )
+    return ours.id
+
+
+async def _human_from_phone(
+    session: AsyncSession, tenant: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID, owner: str
+) -> None:
+    """The business answered from its own phone: a person is in this conversation now."""
+    events = EventRepository(session)
+    if owner == "human":
+        await events.add(
             tenant, conversation_id, HUMAN_FROM_PHONE, message_id=message_id, actor="business_phone"
         )
-    auto_reply = message.direction == "inbound" and not blocked
-    return Ingested(
-        str(lead_id), str(message_id), True, lead_created, str(conversation_id), auto_reply, blocked, hits
+        return
+    await OwnershipRepository(session).set_owner(tenant, conversation_id, "human", None)
+    await ReplyJobRepository(session).cancel_pending(tenant, conversation_id, "human_owner")
+    await events.add(
+        tenant,
+        conversation_id,
+        OWNER_CHANGED,
+        message_id=message_id,
+        reason=HUMAN_FROM_PHONE,
+        actor="business_phone",
+        owner="human",
     )
 
 

@@ -17,7 +17,19 @@ from gateway.config import Settings
 from gateway.ingress import Ingress
 from gateway.limits import MemoryCounter, RedisCounter
 from gateway.middleware import GatewayMiddleware
-from gateway.routes import admin, audit, auth, catalog, deliveries, health, leads, users, webhooks
+from gateway.routes import (
+    admin,
+    audit,
+    auth,
+    catalog,
+    deliveries,
+    health,
+    leads,
+    simulator,
+    usage,
+    users,
+    webhooks,
+)
 from gateway.routes import settings as settings_routes
 from kit import db
 from kit.config import service_database_url
@@ -95,6 +107,8 @@ def create_app(settings: Settings, clients: Clients | None = None) -> FastAPI:
         leads.router,
         webhooks.router,
         deliveries.router,
+        simulator.router,
+        usage.router,
     ):
         app.include_router(router)
     app.add_middleware(GatewayMiddleware)

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17vellarys/ai/v1/ai.proto\x12\x0evellarys.ai.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x83\x01\n\x0eHistoryMessage\x12\"\n\x04role\x18\x01 \x01(\x0e\x32\x14.vellarys.ai.v1.Role\x12\x0c\n\x04text\x18\x02 \x01(\t\x12+\n\x07sent_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nmedia_type\x18\x04 \x01(\t\"W\n\x12QualificationField\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x10\n\x08\x65vidence\x18\x03 \x01(\t\x12\x12\n\nconfidence\x18\x04 \x01(\x02\"\x8b\x02\n\x14GenerateReplyRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07lead_id\x18\x02 \x01(\t\x12\x11\n\tlead_name\x18\x03 \x01(\t\x12/\n\x07history\x18\x04 \x03(\x0b\x32\x1e.vellarys.ai.v1.HistoryMessage\x12\x33\n\x07profile\x18\x05 \x03(\x0b\x32\".vellarys.ai.v1.QualificationField\x12\x35\n\x11window_expires_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06job_id\x18\x07 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x08 \x01(\x05\"H\n\x08ToolCall\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x02 \x01(\t\x12\x16\n\x0eresult_summary\x18\x03 \x01(\t\"\x8c\x03\n\x15GenerateReplyResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x33\n\x07profile\x18\x02 \x03(\x0b\x32\".vellarys.ai.v1.QualificationField\x12\r\n\x05score\x18\x03 \x01(\x05\x12\x15\n\rscore_reasons\x18\x04 \x03(\t\x12\x0f\n\x07handoff\x18\x05 \x01(\x08\x12\x16\n\x0ehandoff_reason\x18\x06 \x01(\t\x12(\n\x07outcome\x18\x07 \x01(\x0e\x32\x17.vellarys.ai.v1.Outcome\x12\r\n\x05model\x18\x08 \x01(\t\x12,\n\ntool_calls\x18\t \x03(\x0b\x32\x18.vellarys.ai.v1.ToolCall\x12\x15\n\rprompt_tokens\x18\n \x01(\x05\x12\x19\n\x11\x63ompletion_tokens\x18\x0b \x01(\x05\x12\x12\n\nlatency_ms\x18\x0c \x01(\x05\x12\x13\n\x0bretry_later\x18\r \x01(\x08\x12\x0f\n\x07opt_out\x18\x0e \x01(\x08\x12\x0e\n\x06opt_in\x18\x0f \x01(\x08\"Y\n\x0fGetUsageRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08\x66rom_day\x18\x02 \x01(\t\x12\x0e\n\x06to_day\x18\x03 \x01(\t\x12\x11\n\ttime_zone\x18\x04 \x01(\t\"\xed\x01\n\x08UsageDay\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\x12\r\n\x05\x63\x61lls\x18\x02 \x01(\x05\x12\x15\n\rprompt_tokens\x18\x03 \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\x04 \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\x05 \x01(\x01\x12\x16\n\x0eunpriced_calls\x18\x06 \x01(\x05\x12\x38\n\x08outcomes\x18\x07 \x03(\x0b\x32&.vellarys.ai.v1.UsageDay.OutcomesEntry\x1a/\n\rOutcomesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\":\n\x10GetUsageResponse\x12&\n\x04\x64\x61ys\x18\x01 \x03(\x0b\x32\x18.vellarys.ai.v1.UsageDay*P\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\r\n\tROLE_LEAD\x10\x01\x12\x12\n\x0eROLE_ASSISTANT\x10\x02\x12\x0f\n\x0bROLE_SELLER\x10\x03*\x8a\x01\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0e\n\nOUTCOME_OK\x10\x01\x12\x14\n\x10OUTCOME_FALLBACK\x10\x02\x12\x11\n\rOUTCOME_ERROR\x10\x03\x12\x18\n\x14OUTCOME_BREAKER_OPEN\x10\x04\x12\x13\n\x0fOUTCOME_OFFLINE\x10\x05\x32\xb8\x01\n\tAiService\x12\\\n\rGenerateReply\x12$.vellarys.ai.v1.GenerateReplyRequest\x1a%.vellarys.ai.v1.GenerateReplyResponse\x12M\n\x08GetUsage\x12\x1f.vellarys.ai.v1.GetUsageRequest\x1a .vellarys.ai.v1.GetUsageResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17vellarys/ai/v1/ai.proto\x12\x0evellarys.ai.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x83\x01\n\x0eHistoryMessage\x12\"\n\x04role\x18\x01 \x01(\x0e\x32\x14.vellarys.ai.v1.Role\x12\x0c\n\x04text\x18\x02 \x01(\t\x12+\n\x07sent_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nmedia_type\x18\x04 \x01(\t\"W\n\x12QualificationField\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x10\n\x08\x65vidence\x18\x03 \x01(\t\x12\x12\n\nconfidence\x18\x04 \x01(\x02\"\x8b\x02\n\x14GenerateReplyRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07lead_id\x18\x02 \x01(\t\x12\x11\n\tlead_name\x18\x03 \x01(\t\x12/\n\x07history\x18\x04 \x03(\x0b\x32\x1e.vellarys.ai.v1.HistoryMessage\x12\x33\n\x07profile\x18\x05 \x03(\x0b\x32\".vellarys.ai.v1.QualificationField\x12\x35\n\x11window_expires_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06job_id\x18\x07 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x08 \x01(\x05\"H\n\x08ToolCall\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x02 \x01(\t\x12\x16\n\x0eresult_summary\x18\x03 \x01(\t\"\x8c\x03\n\x15GenerateReplyResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x33\n\x07profile\x18\x02 \x03(\x0b\x32\".vellarys.ai.v1.QualificationField\x12\r\n\x05score\x18\x03 \x01(\x05\x12\x15\n\rscore_reasons\x18\x04 \x03(\t\x12\x0f\n\x07handoff\x18\x05 \x01(\x08\x12\x16\n\x0ehandoff_reason\x18\x06 \x01(\t\x12(\n\x07outcome\x18\x07 \x01(\x0e\x32\x17.vellarys.ai.v1.Outcome\x12\r\n\x05model\x18\x08 \x01(\t\x12,\n\ntool_calls\x18\t \x03(\x0b\x32\x18.vellarys.ai.v1.ToolCall\x12\x15\n\rprompt_tokens\x18\n \x01(\x05\x12\x19\n\x11\x63ompletion_tokens\x18\x0b \x01(\x05\x12\x12\n\nlatency_ms\x18\x0c \x01(\x05\x12\x13\n\x0bretry_later\x18\r \x01(\x08\x12\x0f\n\x07opt_out\x18\x0e \x01(\x08\x12\x0e\n\x06opt_in\x18\x0f \x01(\x08\"Y\n\x0fGetUsageRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08\x66rom_day\x18\x02 \x01(\t\x12\x0e\n\x06to_day\x18\x03 \x01(\t\x12\x11\n\ttime_zone\x18\x04 \x01(\t\"\xa2\x02\n\x08UsageDay\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\x12\r\n\x05\x63\x61lls\x18\x02 \x01(\x05\x12\x15\n\rprompt_tokens\x18\x03 \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\x04 \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\x05 \x01(\x01\x12\x16\n\x0eunpriced_calls\x18\x06 \x01(\x05\x12\x38\n\x08outcomes\x18\x07 \x03(\x0b\x32&.vellarys.ai.v1.UsageDay.OutcomesEntry\x12\x17\n\x0fsimulated_calls\x18\x08 \x01(\x05\x12\x1a\n\x12simulated_cost_usd\x18\t \x01(\x01\x1a/\n\rOutcomesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\":\n\x10GetUsageResponse\x12&\n\x04\x64\x61ys\x18\x01 \x03(\x0b\x32\x18.vellarys.ai.v1.UsageDay\"\x9d\x01\n\x0fSimulateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tlead_name\x18\x02 \x01(\t\x12/\n\x07history\x18\x03 \x03(\x0b\x32\x1e.vellarys.ai.v1.HistoryMessage\x12\x33\n\x07profile\x18\x04 \x03(\x0b\x32\".vellarys.ai.v1.QualificationField\"H\n\x10SimulateResponse\x12\x34\n\x05reply\x18\x01 \x01(\x0b\x32%.vellarys.ai.v1.GenerateReplyResponse\"\xa1\x02\n\x10\x43\x61seExpectations\x12<\n\x06\x66ields\x18\x01 \x03(\x0b\x32,.vellarys.ai.v1.CaseExpectations.FieldsEntry\x12\x14\n\x07handoff\x18\x02 \x01(\x08H\x00\x88\x01\x01\x12\x16\n\x0ereply_contains\x18\x03 \x03(\t\x12\x1a\n\x12reply_not_contains\x18\x04 \x03(\t\x12\x16\n\tmin_score\x18\x05 \x01(\x05H\x01\x88\x01\x01\x12\x16\n\tmax_score\x18\x06 \x01(\x05H\x02\x88\x01\x01\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\n\n\x08_handoffB\x0c\n\n_min_scoreB\x0c\n\n_max_score\"\xd4\x01\n\x12SimulatorCaseInput\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tlead_name\x18\x02 \x01(\t\x12\x30\n\x08messages\x18\x03 \x03(\x0b\x32\x1e.vellarys.ai.v1.HistoryMessage\x12\x33\n\x07profile\x18\x04 \x03(\x0b\x32\".vellarys.ai.v1.QualificationField\x12\x36\n\x0c\x65xpectations\x18\x05 \x01(\x0b\x32 .vellarys.ai.v1.CaseExpectations\"\xe2\x02\n\rSimulatorCase\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x11\n\tlead_name\x18\x04 \x01(\t\x12\x30\n\x08messages\x18\x05 \x03(\x0b\x32\x1e.vellarys.ai.v1.HistoryMessage\x12\x33\n\x07profile\x18\x06 \x03(\x0b\x32\".vellarys.ai.v1.QualificationField\x12\x36\n\x0c\x65xpectations\x18\x07 \x01(\x0b\x32 .vellarys.ai.v1.CaseExpectations\x12\x12\n\ncreated_by\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"a\n\x1a\x43reateSimulatorCaseRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x30\n\x04\x63\x61se\x18\x02 \x01(\x0b\x32\".vellarys.ai.v1.SimulatorCaseInput\"J\n\x1b\x43reateSimulatorCaseResponse\x12+\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x1d.vellarys.ai.v1.SimulatorCase\"=\n\x17GetSimulatorCaseRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\"G\n\x18GetSimulatorCaseResponse\x12+\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x1d.vellarys.ai.v1.SimulatorCase\".\n\x19ListSimulatorCasesRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"J\n\x1aListSimulatorCasesResponse\x12,\n\x05\x63\x61ses\x18\x01 \x03(\x0b\x32\x1d.vellarys.ai.v1.SimulatorCase\"r\n\x1aUpdateSimulatorCaseRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\x30\n\x04\x63\x61se\x18\x03 \x01(\x0b\x32\".vellarys.ai.v1.SimulatorCaseInput\"J\n\x1bUpdateSimulatorCaseResponse\x12+\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x1d.vellarys.ai.v1.SimulatorCase\"@\n\x1a\x44\x65leteSimulatorCaseRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\"\x1d\n\x1b\x44\x65leteSimulatorCaseResponse\"Y\n\x10\x45xpectationCheck\x12\x13\n\x0b\x65xpectation\x18\x01 \x01(\t\x12\x10\n\x08\x65xpected\x18\x02 \x01(\t\x12\x0e\n\x06\x61\x63tual\x18\x03 \x01(\t\x12\x0e\n\x06passed\x18\x04 \x01(\x08\"\x80\x02\n\nCaseResult\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06passed\x18\x03 \x01(\x08\x12\x30\n\x06\x63hecks\x18\x04 \x03(\x0b\x32 .vellarys.ai.v1.ExpectationCheck\x12\x12\n\nreply_text\x18\x05 \x01(\t\x12\r\n\x05score\x18\x06 \x01(\x05\x12\x0f\n\x07handoff\x18\x07 \x01(\x08\x12(\n\x07outcome\x18\x08 \x01(\x0e\x32\x17.vellarys.ai.v1.Outcome\x12\x33\n\x07profile\x18\t \x03(\x0b\x32\".vellarys.ai.v1.QualificationField\"\xa3\x02\n\x0cSimulatorRun\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x1d\n\x10settings_version\x18\x03 \x01(\x05H\x00\x88\x01\x01\x12\x12\n\ncreated_by\x18\x04 \x01(\t\x12.\n\nstarted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06passed\x18\x07 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x08 \x01(\x05\x12+\n\x07results\x18\t \x03(\x0b\x32\x1a.vellarys.ai.v1.CaseResultB\x13\n\x11_settings_version\"?\n\x18RunSimulatorCasesRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61se_ids\x18\x02 \x03(\t\"F\n\x19RunSimulatorCasesResponse\x12)\n\x03run\x18\x01 \x01(\x0b\x32\x1c.vellarys.ai.v1.SimulatorRun\"@\n\x18ListSimulatorRunsRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\"G\n\x19ListSimulatorRunsResponse\x12*\n\x04runs\x18\x01 \x03(\x0b\x32\x1c.vellarys.ai.v1.SimulatorRun*P\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\r\n\tROLE_LEAD\x10\x01\x12\x12\n\x0eROLE_ASSISTANT\x10\x02\x12\x0f\n\x0bROLE_SELLER\x10\x03*\x8a\x01\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0e\n\nOUTCOME_OK\x10\x01\x12\x14\n\x10OUTCOME_FALLBACK\x10\x02\x12\x11\n\rOUTCOME_ERROR\x10\x03\x12\x18\n\x14OUTCOME_BREAKER_OPEN\x10\x04\x12\x13\n\x0fOUTCOME_OFFLINE\x10\x05\x32\xff\x07\n\tAiService\x12\\\n\rGenerateReply\x12$.vellarys.ai.v1.GenerateReplyRequest\x1a%.vellarys.ai.v1.GenerateReplyResponse\x12M\n\x08GetUsage\x12\x1f.vellarys.ai.v1.GetUsageRequest\x1a .vellarys.ai.v1.GetUsageResponse\x12M\n\x08Simulate\x12\x1f.vellarys.ai.v1.SimulateRequest\x1a .vellarys.ai.v1.SimulateResponse\x12n\n\x13\x43reateSimulatorCase\x12*.vellarys.ai.v1.CreateSimulatorCaseRequest\x1a+.vellarys.ai.v1.CreateSimulatorCaseResponse\x12\x65\n\x10GetSimulatorCase\x12\'.vellarys.ai.v1.GetSimulatorCaseRequest\x1a(.vellarys.ai.v1.GetSimulatorCaseResponse\x12k\n\x12ListSimulatorCases\x12).vellarys.ai.v1.ListSimulatorCasesRequest\x1a*.vellarys.ai.v1.ListSimulatorCasesResponse\x12n\n\x13UpdateSimulatorCase\x12*.vellarys.ai.v1.UpdateSimulatorCaseRequest\x1a+.vellarys.ai.v1.UpdateSimulatorCaseResponse\x12n\n\x13\x44\x65leteSimulatorCase\x12*.vellarys.ai.v1.DeleteSimulatorCaseRequest\x1a+.vellarys.ai.v1.DeleteSimulatorCaseResponse\x12h\n\x11RunSimulatorCases\x12(.vellarys.ai.v1.RunSimulatorCasesRequest\x1a).vellarys.ai.v1.RunSimulatorCasesResponse\x12h\n\x11ListSimulatorRuns\x12(.vellarys.ai.v1.ListSimulatorRunsRequest\x1a).vellarys.ai.v1.ListSimulatorRunsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,10 +34,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_USAGEDAY_OUTCOMESENTRY']._loaded_options = None
   _globals['_USAGEDAY_OUTCOMESENTRY']._serialized_options = b'8\001'
-  _globals['_ROLE']._serialized_start=1433
-  _globals['_ROLE']._serialized_end=1513
-  _globals['_OUTCOME']._serialized_start=1516
-  _globals['_OUTCOME']._serialized_end=1654
+  _globals['_CASEEXPECTATIONS_FIELDSENTRY']._loaded_options = None
+  _globals['_CASEEXPECTATIONS_FIELDSENTRY']._serialized_options = b'8\001'
+  _globals['_ROLE']._serialized_start=4228
+  _globals['_ROLE']._serialized_end=4308
+  _globals['_OUTCOME']._serialized_start=4311
+  _globals['_OUTCOME']._serialized_end=4449
   _globals['_HISTORYMESSAGE']._serialized_start=77
   _globals['_HISTORYMESSAGE']._serialized_end=208
   _globals['_QUALIFICATIONFIELD']._serialized_start=210
@@ -51,11 +53,57 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETUSAGEREQUEST']._serialized_start=1042
   _globals['_GETUSAGEREQUEST']._serialized_end=1131
   _globals['_USAGEDAY']._serialized_start=1134
-  _globals['_USAGEDAY']._serialized_end=1371
-  _globals['_USAGEDAY_OUTCOMESENTRY']._serialized_start=1324
-  _globals['_USAGEDAY_OUTCOMESENTRY']._serialized_end=1371
-  _globals['_GETUSAGERESPONSE']._serialized_start=1373
-  _globals['_GETUSAGERESPONSE']._serialized_end=1431
-  _globals['_AISERVICE']._serialized_start=1657
-  _globals['_AISERVICE']._serialized_end=1841
+  _globals['_USAGEDAY']._serialized_end=1424
+  _globals['_USAGEDAY_OUTCOMESENTRY']._serialized_start=1377
+  _globals['_USAGEDAY_OUTCOMESENTRY']._serialized_end=1424
+  _globals['_GETUSAGERESPONSE']._serialized_start=1426
+  _globals['_GETUSAGERESPONSE']._serialized_end=1484
+  _globals['_SIMULATEREQUEST']._serialized_start=1487
+  _globals['_SIMULATEREQUEST']._serialized_end=1644
+  _globals['_SIMULATERESPONSE']._serialized_start=1646
+  _globals['_SIMULATERESPONSE']._serialized_end=1718
+  _globals['_CASEEXPECTATIONS']._serialized_start=1721
+  _globals['_CASEEXPECTATIONS']._serialized_end=2010
+  _globals['_CASEEXPECTATIONS_FIELDSENTRY']._serialized_start=1925
+  _globals['_CASEEXPECTATIONS_FIELDSENTRY']._serialized_end=1970
+  _globals['_SIMULATORCASEINPUT']._serialized_start=2013
+  _globals['_SIMULATORCASEINPUT']._serialized_end=2225
+  _globals['_SIMULATORCASE']._serialized_start=2228
+  _globals['_SIMULATORCASE']._serialized_end=2582
+  _globals['_CREATESIMULATORCASEREQUEST']._serialized_start=2584
+  _globals['_CREATESIMULATORCASEREQUEST']._serialized_end=2681
+  _globals['_CREATESIMULATORCASERESPONSE']._serialized_start=2683
+  _globals['_CREATESIMULATORCASERESPONSE']._serialized_end=2757
+  _globals['_GETSIMULATORCASEREQUEST']._serialized_start=2759
+  _globals['_GETSIMULATORCASEREQUEST']._serialized_end=2820
+  _globals['_GETSIMULATORCASERESPONSE']._serialized_start=2822
+  _globals['_GETSIMULATORCASERESPONSE']._serialized_end=2893
+  _globals['_LISTSIMULATORCASESREQUEST']._serialized_start=2895
+  _globals['_LISTSIMULATORCASESREQUEST']._serialized_end=2941
+  _globals['_LISTSIMULATORCASESRESPONSE']._serialized_start=2943
+  _globals['_LISTSIMULATORCASESRESPONSE']._serialized_end=3017
+  _globals['_UPDATESIMULATORCASEREQUEST']._serialized_start=3019
+  _globals['_UPDATESIMULATORCASEREQUEST']._serialized_end=3133
+  _globals['_UPDATESIMULATORCASERESPONSE']._serialized_start=3135
+  _globals['_UPDATESIMULATORCASERESPONSE']._serialized_end=3209
+  _globals['_DELETESIMULATORCASEREQUEST']._serialized_start=3211
+  _globals['_DELETESIMULATORCASEREQUEST']._serialized_end=3275
+  _globals['_DELETESIMULATORCASERESPONSE']._serialized_start=3277
+  _globals['_DELETESIMULATORCASERESPONSE']._serialized_end=3306
+  _globals['_EXPECTATIONCHECK']._serialized_start=3308
+  _globals['_EXPECTATIONCHECK']._serialized_end=3397
+  _globals['_CASERESULT']._serialized_start=3400
+  _globals['_CASERESULT']._serialized_end=3656
+  _globals['_SIMULATORRUN']._serialized_start=3659
+  _globals['_SIMULATORRUN']._serialized_end=3950
+  _globals['_RUNSIMULATORCASESREQUEST']._serialized_start=3952
+  _globals['_RUNSIMULATORCASESREQUEST']._serialized_end=4015
+  _globals['_RUNSIMULATORCASESRESPONSE']._serialized_start=4017
+  _globals['_RUNSIMULATORCASESRESPONSE']._serialized_end=4087
+  _globals['_LISTSIMULATORRUNSREQUEST']._serialized_start=4089
+  _globals['_LISTSIMULATORRUNSREQUEST']._serialized_end=4153
+  _globals['_LISTSIMULATORRUNSRESPONSE']._serialized_start=4155
+  _globals['_LISTSIMULATORRUNSRESPONSE']._serialized_end=4226
+  _globals['_AISERVICE']._serialized_start=4452
+  _globals['_AISERVICE']._serialized_end=5475
 # @@protoc_insertion_point(module_scope)

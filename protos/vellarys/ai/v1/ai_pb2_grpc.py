@@ -45,6 +45,46 @@ class AiServiceStub:
                 request_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.GetUsageRequest.SerializeToString,
                 response_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.GetUsageResponse.FromString,
                 _registered_method=True)
+        self.Simulate = channel.unary_unary(
+                '/vellarys.ai.v1.AiService/Simulate',
+                request_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.SimulateRequest.SerializeToString,
+                response_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.SimulateResponse.FromString,
+                _registered_method=True)
+        self.CreateSimulatorCase = channel.unary_unary(
+                '/vellarys.ai.v1.AiService/CreateSimulatorCase',
+                request_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.CreateSimulatorCaseRequest.SerializeToString,
+                response_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.CreateSimulatorCaseResponse.FromString,
+                _registered_method=True)
+        self.GetSimulatorCase = channel.unary_unary(
+                '/vellarys.ai.v1.AiService/GetSimulatorCase',
+                request_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.GetSimulatorCaseRequest.SerializeToString,
+                response_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.GetSimulatorCaseResponse.FromString,
+                _registered_method=True)
+        self.ListSimulatorCases = channel.unary_unary(
+                '/vellarys.ai.v1.AiService/ListSimulatorCases',
+                request_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.ListSimulatorCasesRequest.SerializeToString,
+                response_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.ListSimulatorCasesResponse.FromString,
+                _registered_method=True)
+        self.UpdateSimulatorCase = channel.unary_unary(
+                '/vellarys.ai.v1.AiService/UpdateSimulatorCase',
+                request_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.UpdateSimulatorCaseRequest.SerializeToString,
+                response_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.UpdateSimulatorCaseResponse.FromString,
+                _registered_method=True)
+        self.DeleteSimulatorCase = channel.unary_unary(
+                '/vellarys.ai.v1.AiService/DeleteSimulatorCase',
+                request_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.DeleteSimulatorCaseRequest.SerializeToString,
+                response_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.DeleteSimulatorCaseResponse.FromString,
+                _registered_method=True)
+        self.RunSimulatorCases = channel.unary_unary(
+                '/vellarys.ai.v1.AiService/RunSimulatorCases',
+                request_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.RunSimulatorCasesRequest.SerializeToString,
+                response_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.RunSimulatorCasesResponse.FromString,
+                _registered_method=True)
+        self.ListSimulatorRuns = channel.unary_unary(
+                '/vellarys.ai.v1.AiService/ListSimulatorRuns',
+                request_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.ListSimulatorRunsRequest.SerializeToString,
+                response_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.ListSimulatorRunsResponse.FromString,
+                _registered_method=True)
 
 
 class AiServiceServicer:
@@ -66,6 +106,60 @@ class AiServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Simulate(self, request, context):
+        """The dashboard's simulator (admins; the superadmin may name another tenant). Simulate runs the
+        GenerateReply pipeline — the tenant's current AI settings and catalog, the same tools and guards —
+        on a made-up conversation: no lead, no job, nothing stored but the call log row (simulated = true).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateSimulatorCase(self, request, context):
+        """Saved test conversations with expectations, re-run after a prompt change.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSimulatorCase(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSimulatorCases(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateSimulatorCase(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSimulatorCase(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunSimulatorCases(self, request, context):
+        """Runs the given cases (none = all) against the current settings and stores the run.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSimulatorRuns(self, request, context):
+        """Stored runs, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AiServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -78,6 +172,46 @@ def add_AiServiceServicer_to_server(servicer, server):
                     servicer.GetUsage,
                     request_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.GetUsageRequest.FromString,
                     response_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.GetUsageResponse.SerializeToString,
+            ),
+            'Simulate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Simulate,
+                    request_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.SimulateRequest.FromString,
+                    response_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.SimulateResponse.SerializeToString,
+            ),
+            'CreateSimulatorCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSimulatorCase,
+                    request_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.CreateSimulatorCaseRequest.FromString,
+                    response_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.CreateSimulatorCaseResponse.SerializeToString,
+            ),
+            'GetSimulatorCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSimulatorCase,
+                    request_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.GetSimulatorCaseRequest.FromString,
+                    response_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.GetSimulatorCaseResponse.SerializeToString,
+            ),
+            'ListSimulatorCases': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSimulatorCases,
+                    request_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.ListSimulatorCasesRequest.FromString,
+                    response_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.ListSimulatorCasesResponse.SerializeToString,
+            ),
+            'UpdateSimulatorCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateSimulatorCase,
+                    request_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.UpdateSimulatorCaseRequest.FromString,
+                    response_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.UpdateSimulatorCaseResponse.SerializeToString,
+            ),
+            'DeleteSimulatorCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSimulatorCase,
+                    request_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.DeleteSimulatorCaseRequest.FromString,
+                    response_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.DeleteSimulatorCaseResponse.SerializeToString,
+            ),
+            'RunSimulatorCases': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunSimulatorCases,
+                    request_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.RunSimulatorCasesRequest.FromString,
+                    response_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.RunSimulatorCasesResponse.SerializeToString,
+            ),
+            'ListSimulatorRuns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSimulatorRuns,
+                    request_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.ListSimulatorRunsRequest.FromString,
+                    response_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.ListSimulatorRunsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -135,6 +269,222 @@ class AiService:
             '/vellarys.ai.v1.AiService/GetUsage',
             vellarys_dot_ai_dot_v1_dot_ai__pb2.GetUsageRequest.SerializeToString,
             vellarys_dot_ai_dot_v1_dot_ai__pb2.GetUsageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Simulate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.ai.v1.AiService/Simulate',
+            vellarys_dot_ai_dot_v1_dot_ai__pb2.SimulateRequest.SerializeToString,
+            vellarys_dot_ai_dot_v1_dot_ai__pb2.SimulateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSimulatorCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.ai.v1.AiService/CreateSimulatorCase',
+            vellarys_dot_ai_dot_v1_dot_ai__pb2.CreateSimulatorCaseRequest.SerializeToString,
+            vellarys_dot_ai_dot_v1_dot_ai__pb2.CreateSimulatorCaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSimulatorCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.ai.v1.AiService/GetSimulatorCase',
+            vellarys_dot_ai_dot_v1_dot_ai__pb2.GetSimulatorCaseRequest.SerializeToString,
+            vellarys_dot_ai_dot_v1_dot_ai__pb2.GetSimulatorCaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSimulatorCases(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.ai.v1.AiService/ListSimulatorCases',
+            vellarys_dot_ai_dot_v1_dot_ai__pb2.ListSimulatorCasesRequest.SerializeToString,
+            vellarys_dot_ai_dot_v1_dot_ai__pb2.ListSimulatorCasesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateSimulatorCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.ai.v1.AiService/UpdateSimulatorCase',
+            vellarys_dot_ai_dot_v1_dot_ai__pb2.UpdateSimulatorCaseRequest.SerializeToString,
+            vellarys_dot_ai_dot_v1_dot_ai__pb2.UpdateSimulatorCaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSimulatorCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.ai.v1.AiService/DeleteSimulatorCase',
+            vellarys_dot_ai_dot_v1_dot_ai__pb2.DeleteSimulatorCaseRequest.SerializeToString,
+            vellarys_dot_ai_dot_v1_dot_ai__pb2.DeleteSimulatorCaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunSimulatorCases(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.ai.v1.AiService/RunSimulatorCases',
+            vellarys_dot_ai_dot_v1_dot_ai__pb2.RunSimulatorCasesRequest.SerializeToString,
+            vellarys_dot_ai_dot_v1_dot_ai__pb2.RunSimulatorCasesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSimulatorRuns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.ai.v1.AiService/ListSimulatorRuns',
+            vellarys_dot_ai_dot_v1_dot_ai__pb2.ListSimulatorRunsRequest.SerializeToString,
+            vellarys_dot_ai_dot_v1_dot_ai__pb2.ListSimulatorRunsResponse.FromString,
             options,
             channel_credentials,
             insecure,

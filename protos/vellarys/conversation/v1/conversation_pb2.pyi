@@ -145,17 +145,19 @@ class InboundMessage(_message.Message):
     def __init__(self, provider: _Optional[str] = ..., external_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., sender: _Optional[str] = ..., sender_name: _Optional[str] = ..., kind: _Optional[_Union[MessageKind, str]] = ..., text: _Optional[str] = ..., media: _Optional[_Union[Media, _Mapping]] = ..., location: _Optional[_Union[Location, _Mapping]] = ..., reply_id: _Optional[str] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., from_me: _Optional[bool] = ..., raw_json: _Optional[str] = ...) -> None: ...
 
 class IngestInboundRequest(_message.Message):
-    __slots__ = ("tenant_id", "message", "limits")
+    __slots__ = ("tenant_id", "message", "limits", "reply_debounce_seconds")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
+    REPLY_DEBOUNCE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     message: InboundMessage
     limits: LimitState
-    def __init__(self, tenant_id: _Optional[str] = ..., message: _Optional[_Union[InboundMessage, _Mapping]] = ..., limits: _Optional[_Union[LimitState, _Mapping]] = ...) -> None: ...
+    reply_debounce_seconds: int
+    def __init__(self, tenant_id: _Optional[str] = ..., message: _Optional[_Union[InboundMessage, _Mapping]] = ..., limits: _Optional[_Union[LimitState, _Mapping]] = ..., reply_debounce_seconds: _Optional[int] = ...) -> None: ...
 
 class IngestInboundResponse(_message.Message):
-    __slots__ = ("lead_id", "message_id", "created", "lead_created", "conversation_id", "auto_reply", "auto_reply_blocked", "soft_limits_hit")
+    __slots__ = ("lead_id", "message_id", "created", "lead_created", "conversation_id", "auto_reply", "auto_reply_blocked", "soft_limits_hit", "reply_scheduled")
     LEAD_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
@@ -164,6 +166,7 @@ class IngestInboundResponse(_message.Message):
     AUTO_REPLY_FIELD_NUMBER: _ClassVar[int]
     AUTO_REPLY_BLOCKED_FIELD_NUMBER: _ClassVar[int]
     SOFT_LIMITS_HIT_FIELD_NUMBER: _ClassVar[int]
+    REPLY_SCHEDULED_FIELD_NUMBER: _ClassVar[int]
     lead_id: str
     message_id: str
     created: bool
@@ -172,10 +175,11 @@ class IngestInboundResponse(_message.Message):
     auto_reply: bool
     auto_reply_blocked: str
     soft_limits_hit: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, lead_id: _Optional[str] = ..., message_id: _Optional[str] = ..., created: _Optional[bool] = ..., lead_created: _Optional[bool] = ..., conversation_id: _Optional[str] = ..., auto_reply: _Optional[bool] = ..., auto_reply_blocked: _Optional[str] = ..., soft_limits_hit: _Optional[_Iterable[str]] = ...) -> None: ...
+    reply_scheduled: bool
+    def __init__(self, lead_id: _Optional[str] = ..., message_id: _Optional[str] = ..., created: _Optional[bool] = ..., lead_created: _Optional[bool] = ..., conversation_id: _Optional[str] = ..., auto_reply: _Optional[bool] = ..., auto_reply_blocked: _Optional[str] = ..., soft_limits_hit: _Optional[_Iterable[str]] = ..., reply_scheduled: _Optional[bool] = ...) -> None: ...
 
 class Lead(_message.Message):
-    __slots__ = ("id", "tenant_id", "phone", "name", "status", "created_at", "last_message_at", "message_count", "assigned_user_id", "notes", "updated_at")
+    __slots__ = ("id", "tenant_id", "phone", "name", "status", "created_at", "last_message_at", "message_count", "assigned_user_id", "notes", "updated_at", "opted_out", "owner", "owner_user_id", "score", "score_reasons", "profile")
     ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     PHONE_FIELD_NUMBER: _ClassVar[int]
@@ -187,6 +191,12 @@ class Lead(_message.Message):
     ASSIGNED_USER_ID_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    OPTED_OUT_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    OWNER_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    SCORE_REASONS_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
     id: str
     tenant_id: str
     phone: str
@@ -198,7 +208,25 @@ class Lead(_message.Message):
     assigned_user_id: str
     notes: str
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., phone: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_message_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message_count: _Optional[int] = ..., assigned_user_id: _Optional[str] = ..., notes: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    opted_out: bool
+    owner: str
+    owner_user_id: str
+    score: int
+    score_reasons: _containers.RepeatedScalarFieldContainer[str]
+    profile: _containers.RepeatedCompositeFieldContainer[ProfileField]
+    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., phone: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_message_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message_count: _Optional[int] = ..., assigned_user_id: _Optional[str] = ..., notes: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., opted_out: _Optional[bool] = ..., owner: _Optional[str] = ..., owner_user_id: _Optional[str] = ..., score: _Optional[int] = ..., score_reasons: _Optional[_Iterable[str]] = ..., profile: _Optional[_Iterable[_Union[ProfileField, _Mapping]]] = ...) -> None: ...
+
+class ProfileField(_message.Message):
+    __slots__ = ("name", "value", "evidence", "confidence")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value: str
+    evidence: str
+    confidence: float
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[str] = ..., evidence: _Optional[str] = ..., confidence: _Optional[float] = ...) -> None: ...
 
 class GetLeadRequest(_message.Message):
     __slots__ = ("tenant_id", "lead_id")
@@ -361,3 +389,85 @@ class UpdateLeadResponse(_message.Message):
     LEAD_FIELD_NUMBER: _ClassVar[int]
     lead: Lead
     def __init__(self, lead: _Optional[_Union[Lead, _Mapping]] = ...) -> None: ...
+
+class TakeOverRequest(_message.Message):
+    __slots__ = ("tenant_id", "lead_id")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    LEAD_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    lead_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., lead_id: _Optional[str] = ...) -> None: ...
+
+class TakeOverResponse(_message.Message):
+    __slots__ = ("lead",)
+    LEAD_FIELD_NUMBER: _ClassVar[int]
+    lead: Lead
+    def __init__(self, lead: _Optional[_Union[Lead, _Mapping]] = ...) -> None: ...
+
+class ReturnToAiRequest(_message.Message):
+    __slots__ = ("tenant_id", "lead_id")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    LEAD_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    lead_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., lead_id: _Optional[str] = ...) -> None: ...
+
+class ReturnToAiResponse(_message.Message):
+    __slots__ = ("lead",)
+    LEAD_FIELD_NUMBER: _ClassVar[int]
+    lead: Lead
+    def __init__(self, lead: _Optional[_Union[Lead, _Mapping]] = ...) -> None: ...
+
+class SendHumanMessageRequest(_message.Message):
+    __slots__ = ("tenant_id", "lead_id", "text")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    LEAD_ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    lead_id: str
+    text: str
+    def __init__(self, tenant_id: _Optional[str] = ..., lead_id: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+
+class SendHumanMessageResponse(_message.Message):
+    __slots__ = ("message", "delivery_id")
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]
+    message: ChatMessage
+    delivery_id: str
+    def __init__(self, message: _Optional[_Union[ChatMessage, _Mapping]] = ..., delivery_id: _Optional[str] = ...) -> None: ...
+
+class ConversationEvent(_message.Message):
+    __slots__ = ("id", "kind", "reason", "actor", "message_id", "owner", "owner_user_id", "created_at", "detail")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    OWNER_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    kind: str
+    reason: str
+    actor: str
+    message_id: str
+    owner: str
+    owner_user_id: str
+    created_at: _timestamp_pb2.Timestamp
+    detail: str
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., reason: _Optional[str] = ..., actor: _Optional[str] = ..., message_id: _Optional[str] = ..., owner: _Optional[str] = ..., owner_user_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class ListConversationEventsRequest(_message.Message):
+    __slots__ = ("tenant_id", "lead_id")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    LEAD_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    lead_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., lead_id: _Optional[str] = ...) -> None: ...
+
+class ListConversationEventsResponse(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[ConversationEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[ConversationEvent, _Mapping]]] = ...) -> None: ...

@@ -70,6 +70,26 @@ class ConversationServiceStub:
                 request_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.UpdateLeadRequest.SerializeToString,
                 response_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.UpdateLeadResponse.FromString,
                 _registered_method=True)
+        self.TakeOver = channel.unary_unary(
+                '/vellarys.conversation.v1.ConversationService/TakeOver',
+                request_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.TakeOverRequest.SerializeToString,
+                response_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.TakeOverResponse.FromString,
+                _registered_method=True)
+        self.ReturnToAi = channel.unary_unary(
+                '/vellarys.conversation.v1.ConversationService/ReturnToAi',
+                request_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ReturnToAiRequest.SerializeToString,
+                response_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ReturnToAiResponse.FromString,
+                _registered_method=True)
+        self.SendHumanMessage = channel.unary_unary(
+                '/vellarys.conversation.v1.ConversationService/SendHumanMessage',
+                request_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.SendHumanMessageRequest.SerializeToString,
+                response_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.SendHumanMessageResponse.FromString,
+                _registered_method=True)
+        self.ListConversationEvents = channel.unary_unary(
+                '/vellarys.conversation.v1.ConversationService/ListConversationEvents',
+                request_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListConversationEventsRequest.SerializeToString,
+                response_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListConversationEventsResponse.FromString,
+                _registered_method=True)
 
 
 class ConversationServiceServicer:
@@ -123,6 +143,35 @@ class ConversationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TakeOver(self, request, context):
+        """A seller (or admin) takes the conversation: the AI stops answering it (owner → human = the caller).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReturnToAi(self, request, context):
+        """The explicit "return to AI": automatic replies resume with the lead's next message.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SendHumanMessage(self, request, context):
+        """A seller's reply from the dashboard: stored, handed to notify, and the conversation becomes theirs.
+        FAILED_PRECONDITION when the lead opted out of messages.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListConversationEvents(self, request, context):
+        """The lead's timeline: ownership changes and other conversation events, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConversationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -160,6 +209,26 @@ def add_ConversationServiceServicer_to_server(servicer, server):
                     servicer.UpdateLead,
                     request_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.UpdateLeadRequest.FromString,
                     response_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.UpdateLeadResponse.SerializeToString,
+            ),
+            'TakeOver': grpc.unary_unary_rpc_method_handler(
+                    servicer.TakeOver,
+                    request_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.TakeOverRequest.FromString,
+                    response_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.TakeOverResponse.SerializeToString,
+            ),
+            'ReturnToAi': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReturnToAi,
+                    request_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ReturnToAiRequest.FromString,
+                    response_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ReturnToAiResponse.SerializeToString,
+            ),
+            'SendHumanMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendHumanMessage,
+                    request_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.SendHumanMessageRequest.FromString,
+                    response_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.SendHumanMessageResponse.SerializeToString,
+            ),
+            'ListConversationEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConversationEvents,
+                    request_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListConversationEventsRequest.FromString,
+                    response_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListConversationEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -352,6 +421,114 @@ class ConversationService:
             '/vellarys.conversation.v1.ConversationService/UpdateLead',
             vellarys_dot_conversation_dot_v1_dot_conversation__pb2.UpdateLeadRequest.SerializeToString,
             vellarys_dot_conversation_dot_v1_dot_conversation__pb2.UpdateLeadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TakeOver(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.conversation.v1.ConversationService/TakeOver',
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.TakeOverRequest.SerializeToString,
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.TakeOverResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReturnToAi(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.conversation.v1.ConversationService/ReturnToAi',
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ReturnToAiRequest.SerializeToString,
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ReturnToAiResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendHumanMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.conversation.v1.ConversationService/SendHumanMessage',
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.SendHumanMessageRequest.SerializeToString,
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.SendHumanMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListConversationEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.conversation.v1.ConversationService/ListConversationEvents',
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListConversationEventsRequest.SerializeToString,
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListConversationEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -130,13 +130,18 @@ class TestEchoes:
         assert reply.created and not reply.auto_reply
         await stub.IngestInbound(request)  # the provider's retry adds no second event
         events = await sql.fetch(
-            "SELECT kind, message_id, conversation_id FROM conversation.conversation_events WHERE tenant_id = $1",
+            "SELECT kind, reason, owner, message_id, conversation_id"
+            " FROM conversation.conversation_events WHERE tenant_id = $1",
             uuid.UUID(t),
         )
-        assert [(e["kind"], str(e["message_id"])) for e in events] == [
-            ("human_message_from_phone", reply.message_id)
+        assert [(e["kind"], e["reason"], e["owner"], str(e["message_id"])) for e in events] == [
+            ("owner_changed", "human_message_from_phone", "human", reply.message_id)
         ]
         assert str(events[0]["conversation_id"]) == reply.conversation_id
+        owner = await sql.fetchval(
+            "SELECT owner FROM conversation.conversations WHERE id = $1", uuid.UUID(reply.conversation_id)
+        )
+        assert owner == "human"
 
     async def test_echo_of_our_sent_message_is_not_stored_twice(self, stub, sql, h):
         t = h.new_id()

@@ -27,6 +27,13 @@ DIRECTIONS = {value: name.removeprefix("DIRECTION_").lower() for name, value in 
 KINDS = {value: name.removeprefix("MESSAGE_KIND_").lower() for name, value in pb.MessageKind.items()}
 
 
+class ProfileFieldOut(BaseModel):
+    name: str
+    value: str
+    evidence: str = Field(description="The lead's words this value came from")
+    confidence: float
+
+
 class LeadOut(BaseModel):
     id: str
     tenant_id: str
@@ -39,6 +46,12 @@ class LeadOut(BaseModel):
     created_at: datetime | None
     last_message_at: datetime | None
     updated_at: datetime | None
+    opted_out: bool = False
+    owner: str | None = Field(default=None, description="ai, human or nobody (single-lead reads only)")
+    owner_user_id: str | None = None
+    score: int = 0
+    score_reasons: list[str] = Field(default_factory=list)
+    profile: list[ProfileFieldOut] = Field(default_factory=list)
 
 
 class LeadPage(BaseModel):
@@ -112,6 +125,15 @@ def lead_out(lead: pb.Lead) -> LeadOut:
         created_at=_when(lead, "created_at"),
         last_message_at=_when(lead, "last_message_at"),
         updated_at=_when(lead, "updated_at"),
+        opted_out=lead.opted_out,
+        owner=lead.owner or None,
+        owner_user_id=lead.owner_user_id or None,
+        score=lead.score,
+        score_reasons=list(lead.score_reasons),
+        profile=[
+            ProfileFieldOut(name=f.name, value=f.value, evidence=f.evidence, confidence=f.confidence)
+            for f in lead.profile
+        ],
     )
 
 
@@ -236,3 +258,104 @@ async def update_lead(
         update.notes = body.notes
     reply = await request.app.state.clients.conversation.UpdateLead(update, metadata=principal.metadata())
     return lead_out(reply.lead)
+
+
+class HumanMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=4096)
+
+
+class SentMessage(BaseModel):
+    message: MessageOut
+    delivery_id: str | None = Field(description="notify's delivery; null when it will be handed over later")
+
+
+class EventOut(BaseModel):
+    id: str
+    kind: str
+    reason: str
+    actor: str
+    detail: str
+    message_id: str | None
+    owner: str | None
+    owner_user_id: str | None
+    created_at: datetime | None
+
+
+class Timeline(BaseModel):
+    items: list[EventOut] = Field(description="Oldest first")
+
+
+@router.post(
+    "/{lead_id}/messages", status_code=201, summary="A seller's reply; the conversation becomes theirs"
+)
+async def send_message(
+    lead_id: uuid.UUID,
+    body: HumanMessage,
+    request: Request,
+    tenant_id: uuid.UUID | None = TENANT_QUERY,
+    principal: Principal = Depends(writers),
+) -> SentMessage:
+    reply = await request.app.state.clients.conversation.SendHumanMessage(
+        pb.SendHumanMessageRequest(tenant_id=str(tenant_id or ""), lead_id=str(lead_id), text=body.text),
+        metadata=principal.metadata(),
+    )
+    return SentMessage(message=message_out(reply.message), delivery_id=reply.delivery_id or None)
+
+
+@router.post("/{lead_id}/takeover", summary="Take the conversation over: the AI stops answering it")
+async def take_over(
+    lead_id: uuid.UUID,
+    request: Request,
+    tenant_id: uuid.UUID | None = TENANT_QUERY,
+    principal: Principal = Depends(writers),
+) -> LeadOut:
+    reply = await request.app.state.clients.conversation.TakeOver(
+        pb.TakeOverRequest(tenant_id=str(tenant_id or ""), lead_id=str(lead_id)),
+        metadata=principal.metadata(),
+    )
+    return lead_out(reply.lead)
+
+
+@router.post("/{lead_id}/return-to-ai", summary="Give the conversation back to the AI")
+async def return_to_ai(
+    lead_id: uuid.UUID,
+    request: Request,
+    tenant_id: uuid.UUID | None = TENANT_QUERY,
+    principal: Principal = Depends(writers),
+) -> LeadOut:
+    reply = await request.app.state.clients.conversation.ReturnToAi(
+        pb.ReturnToAiRequest(tenant_id=str(tenant_id or ""), lead_id=str(lead_id)),
+        metadata=principal.metadata(),
+    )
+    return lead_out(reply.lead)
+
+
+@router.get("/{lead_id}/timeline", summary="The lead's timeline: ownership changes and other events")
+async def timeline(
+    lead_id: uuid.UUID,
+    request: Request,
+    tenant_id: uuid.UUID | None = TENANT_QUERY,
+    principal: Principal = Depends(readers),
+) -> Timeline:
+    reply = await request.app.state.clients.conversation.ListConversationEvents(
+        pb.ListConversationEventsRequest(tenant_id=str(tenant_id or ""), lead_id=str(lead_id)),
+        metadata=principal.metadata(),
+    )
+    return Timeline(
+        items=[
+            EventOut(
+                id=e.id,
+                kind=e.kind,
+                reason=e.reason,
+                actor=e.actor,
+                detail=e.detail,
+                message_id=e.message_id or None,
+                owner=e.owner or None,
+                owner_user_id=e.owner_user_id or None,
+                created_at=_when(e, "created_at"),
+            )
+            for e in reply.events
+        ]
+    )

@@ -178,6 +178,49 @@ class TestLeadDetail:
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
 
+class TestOwnershipRoutes:
+    async def test_takeover_seller_reply_timeline_and_return_to_ai(self, env):
+        t = str(uuid.uuid4())
+        [lead_id] = await seed(env, t, 1)
+        user = str(uuid.uuid4())
+        seller = login(env, "seller", t, user)
+        base = f"/api/v1/leads/{lead_id}"
+        taken = await env["http"].post(f"{base}/takeover", headers=seller)
+        assert taken.status_code == 200
+        assert (taken.json()["owner"], taken.json()["owner_user_id"]) == ("human", user)
+        sent = await env["http"].post(f"{base}/messages", json={"text": "Oi, sou a Carla"}, headers=seller)
+        assert sent.status_code == 201
+        assert (sent.json()["message"]["direction"], sent.json()["message"]["text"]) == (
+            "outbound_human",
+            "Oi, sou a Carla",
+        )
+        empty = await env["http"].post(f"{base}/messages", json={"text": ""}, headers=seller)
+        assert empty.status_code == 422
+        back = await env["http"].post(f"{base}/return-to-ai", headers=seller)
+        assert back.status_code == 200 and back.json()["owner"] == "ai"
+        timeline = await env["http"].get(f"{base}/timeline", headers=login(env, "viewer", t))
+        assert timeline.status_code == 200
+        assert [(e["reason"], e["owner"]) for e in timeline.json()["items"]] == [
+            ("takeover", "human"),
+            ("return_to_ai", "ai"),
+        ]
+
+    async def test_viewers_cannot_write_and_opted_out_leads_are_refused(self, env, sql):
+        t = str(uuid.uuid4())
+        [lead_id] = await seed(env, t, 1)
+        base = f"/api/v1/leads/{lead_id}"
+        viewer = login(env, "viewer", t)
+        assert (await env["http"].post(f"{base}/takeover", headers=viewer)).status_code == 403
+        assert (
+            await env["http"].post(f"{base}/messages", json={"text": "x"}, headers=viewer)
+        ).status_code == 403
+        await sql.execute("UPDATE conversation.leads SET opted_out = true WHERE id = $1", uuid.UUID(lead_id))
+        refused = await env["http"].post(
+            f"{base}/messages", json={"text": "Oi"}, headers=login(env, "admin", t)
+        )
+        assert refused.status_code == 400 and "opted out" in refused.json()["error"]["message"]
+
+
 @pytest.fixture
 async def sql(database_url):
     import asyncpg

@@ -1,0 +1,272 @@
+"""Use cases of the reply worker, each run in one short transaction (never around the model call).
+
+claim → load → (ai, outside any transaction) → apply. apply re-checks the claim (another worker may
+have re-claimed the job after our lease ran out) and the conversation's owner and version, so a reply
+is stored only by the claim holder and only while the AI still owns the conversation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conversation.domain import (
+    AI_HANDOFF,
+    WINDOW,
+    WINDOW_CLOSED,
+    Outgoing,
+    is_opt_in,
+    job_message_id,
+    retry_delay,
+    window_open,
+)
+from conversation.models import Conversation, Lead, Message
+from conversation.ownership import change_owner
+from conversation.ports import AiReply, AiRequest, ProfileItem, Turn
+from conversation.repository import EventRepository, LeadRepository
+from conversation.repository_jobs import (
+    OutboxRepository,
+    OwnershipRepository,
+    ProfileRepository,
+    ReplyJobRepository,
+    now,
+)
+from conversation.repository_leads import LeadQueries
+
+HISTORY = 30
+ROLE_OF = {"inbound": "lead", "outbound_ai": "assistant", "outbound_human": "seller"}
+RETRY_OUTCOMES = ("fallback", "error", "breaker_open")
+
+
+class LeaseLost(Exception):
+    """Our lease ran out and another worker holds the job now: this run must change nothing."""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    conversation_id: uuid.UUID
+    lead_id: uuid.UUID
+    token: str
+    attempts: int
+    fallback_sent: bool
+    carrier: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Policy:
+    retry_first: float = 60.0
+    retry_cap: float = 1800.0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    conversation: Conversation
+    lead: Lead
+    history: list[Turn]
+    profile: list[ProfileItem]
+    latest_inbound: Message | None
+    covered_until: datetime | None
+    now: datetime
+
+    @property
+    def window_open(self) -> bool:
+        return window_open(self.conversation.last_inbound_at, self.now)
+
+
+async def claim(session: AsyncSession, token: str, lease: float, limit: int) -> list[Claimed]:
+    rows = await ReplyJobRepository(session).claim(token, lease, limit)
+    return [
+        Claimed(
+            r.id,
+            r.tenant_id,
+            r.conversation_id,
+            r.lead_id,
+            token,
+            r.attempts,
+            r.fallback_sent,
+            {k: v for k, v in (("traceparent", r.traceparent), ("tracestate", r.tracestate)) if v},
+        )
+        for r in rows
+    ]
+
+
+def _turn(m: Message) -> Turn:
+    media = "" if m.kind == "text" else m.kind
+    caption = str((m.media or {}).get("caption", ""))
+    return Turn(ROLE_OF.get(m.direction, "lead"), m.text or caption, m.sent_at or m.created_at, media)
+
+
+async def load(session: AsyncSession, job: Claimed) -> Snapshot | None:
+    conversation = await OwnershipRepository(session).get(job.tenant_id, job.conversation_id)
+    lead = await LeadRepository(session).get(job.tenant_id, job.lead_id)
+    if conversation is None or lead is None:
+        return None
+    recent = list(reversed(await LeadQueries(session).messages(job.tenant_id, job.lead_id, None, HISTORY)))
+    stored = await ProfileRepository(session).get(job.tenant_id, job.lead_id)
+    profile = [ProfileItem(**f) for f in (stored.fields if stored else [])]
+    latest = next((m for m in reversed(recent) if m.direction == "inbound"), None)
+    covered = await ReplyJobRepository(session).covered_until(job.tenant_id, job.conversation_id)
+    history = [_turn(m) for m in recent]
+    return Snapshot(conversation, lead, history, profile, latest, covered, await now(session))
+
+
+def precheck(job: Claimed, snap: Snapshot | None) -> str | None:
+    """Why this job ends without asking the model, or None to ask it."""
+    if snap is None:
+        return "gone"
+    if snap.conversation.owner != "ai":
+        return "not_ai_owner"
+    latest = snap.latest_inbound
+    if latest is None or (snap.covered_until is not None and latest.created_at <= snap.covered_until):
+        return "nothing_new"
+    if snap.lead.opted_out and not is_opt_in(latest.text):
+        return "opted_out"
+    if job.fallback_sent and not snap.window_open:
+        return WINDOW_CLOSED
+    return None
+
+
+def ai_request(job: Claimed, snap: Snapshot) -> AiRequest:
+    last = snap.conversation.last_inbound_at
+    return AiRequest(
+        tenant_id=str(job.tenant_id),
+        lead_id=str(job.lead_id),
+        lead_name=snap.lead.name,
+        history=snap.history,
+        profile=snap.profile,
+        window_expires_at=last + WINDOW if last else None,
+        job_id=str(job.id),
+        attempt=job.attempts,
+    )
+
+
+async def _held(session: AsyncSession, job: Claimed) -> None:
+    if await ReplyJobRepository(session).holds(job.id, job.token) is None:
+        raise LeaseLost(str(job.id))
+
+
+async def conclude(session: AsyncSession, job: Claimed, snap: Snapshot | None, outcome: str) -> str:
+    """End a job without a reply (precheck outcomes); a closed window hands the lead to a person."""
+    await _held(session, job)
+    jobs = ReplyJobRepository(session)
+    if outcome == WINDOW_CLOSED and snap is not None:
+        await change_owner(session, snap.conversation, "nobody", None, WINDOW_CLOSED, actor="system")
+        await jobs.finish(job.id, "failed", outcome=outcome, last_error="model unavailable, window closed")
+        return outcome
+    status = "done" if outcome == "nothing_new" else "cancelled"
+    await jobs.finish(job.id, status, outcome=outcome)
+    return outcome
+
+
+async def ai_unavailable(session: AsyncSession, job: Claimed, policy: Policy, error: str) -> str:
+    """The ai service itself did not answer: no text to send, try again later."""
+    await _held(session, job)
+    delay = retry_delay(job.attempts, policy.retry_first, policy.retry_cap)
+    await ReplyJobRepository(session).retry_later(
+        job.id, job.conversation_id, delay, error, job.fallback_sent
+    )
+    return "ai_unavailable"
+
+
+async def apply(
+    session: AsyncSession, job: Claimed, snap: Snapshot, reply: AiReply, policy: Policy
+) -> tuple[str, list[Outgoing]]:
+    """Store what the model decided, in one transaction; returns (outcome, messages to hand to notify)."""
+    await _held(session, job)
+    jobs = ReplyJobRepository(session)
+    if snap.lead.opted_out and not reply.opt_in:
+        await jobs.finish(job.id, "cancelled", outcome="opted_out")
+        return "opted_out", []
+    if reply.retry_later or reply.outcome in RETRY_OUTCOMES:
+        return await _failed_model(session, job, snap, reply, policy)
+    if not await OwnershipRepository(session).claim_for_ai(
+        job.tenant_id, job.conversation_id, snap.conversation.version
+    ):
+        await jobs.finish(job.id, "cancelled", outcome="human_took_over")
+        return "human_took_over", []
+    outgoing = [o for o in [await _store(session, job, snap, reply.text, "reply", reply.outcome)] if o]
+    await _learn(session, job, snap, reply)
+    covered = snap.latest_inbound.created_at if snap.latest_inbound else None
+    await jobs.finish(job.id, "done", outcome=reply.outcome, covered_until=covered, last_error=None)
+    return reply.outcome, outgoing
+
+
+async def _failed_model(
+    session: AsyncSession, job: Claimed, snap: Snapshot, reply: AiReply, policy: Policy
+) -> tuple[str, list[Outgoing]]:
+    jobs = ReplyJobRepository(session)
+    if not snap.window_open:
+        await change_owner(session, snap.conversation, "nobody", None, WINDOW_CLOSED, actor="system")
+        await jobs.finish(job.id, "failed", outcome=WINDOW_CLOSED, last_error=f"model {reply.outcome}")
+        return WINDOW_CLOSED, []
+    outgoing: list[Outgoing] = []
+    if not job.fallback_sent:
+        ours = await OwnershipRepository(session).claim_for_ai(
+            job.tenant_id, job.conversation_id, snap.conversation.version
+        )
+        if not ours:
+            await jobs.finish(job.id, "cancelled", outcome="human_took_over")
+            return "human_took_over", []
+        stored = await _store(session, job, snap, reply.text, "fallback", reply.outcome)
+        outgoing = [stored] if stored else []
+    delay = retry_delay(job.attempts, policy.retry_first, policy.retry_cap)
+    await jobs.retry_later(job.id, job.conversation_id, delay, f"model {reply.outcome}", True)
+    return "retry_later", outgoing
+
+
+async def _store(
+    session: AsyncSession, job: Claimed, snap: Snapshot, text: str, purpose: str, outcome: str
+) -> Outgoing | None:
+    body = text.replace("\x00", "").strip()
+    if not body:
+        return None
+    message_id = job_message_id(job.id, purpose)
+    await OutboxRepository(session).add(
+        {
+            "id": message_id,
+            "tenant_id": job.tenant_id,
+            "lead_id": job.lead_id,
+            "conversation_id": job.conversation_id,
+            "direction": "outbound_ai",
+            "provider": "",
+            "kind": "text",
+            "text": body,
+            "status": "queued",
+            "status_at": snap.now,
+            "raw": {"job_id": str(job.id), "attempt": job.attempts, "outcome": outcome},
+        }
+    )
+    await LeadRepository(session).count_message(job.tenant_id, job.lead_id, snap.now)
+    conversation = snap.conversation
+    return Outgoing(
+        job.tenant_id, message_id, snap.lead.phone, body, conversation.channel_id, snap.window_open
+    )
+
+
+async def _learn(session: AsyncSession, job: Claimed, snap: Snapshot, reply: AiReply) -> None:
+    if reply.profile or reply.score or reply.score_reasons:
+        fields = [p.__dict__ for p in reply.profile]
+        await ProfileRepository(session).save(
+            job.tenant_id, job.lead_id, fields, reply.score, reply.score_reasons
+        )
+    events = EventRepository(session)
+    if reply.opt_out or reply.opt_in:
+        values: dict[str, Any] = {"opted_out": reply.opt_out, "updated_at": func.now()}
+        if reply.opt_out:
+            values["status"] = "opted_out"
+        elif snap.lead.status == "opted_out":
+            values["status"] = "in_progress"
+        await LeadQueries(session).update(job.tenant_id, job.lead_id, values)
+        kind = "opt_out" if reply.opt_out else "opt_in"
+        await events.add(job.tenant_id, job.conversation_id, kind, reason=kind, actor="lead")
+    if reply.handoff:
+        await change_owner(
+            session, snap.conversation, "nobody", None, AI_HANDOFF, actor="ai", detail=reply.handoff_reason
+        )

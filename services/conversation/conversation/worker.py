@@ -1,0 +1,177 @@
+"""The reply worker: N tasks in the conversation process claiming due reply jobs (any number of
+replicas share the queue through FOR UPDATE SKIP LOCKED), plus a sweeper for messages stored but not
+handed to notify, and a sampler for the queue gauges.
+
+A run never holds a transaction while the model thinks. A worker killed mid-job loses nothing: the
+job's lease runs out and another worker claims it; the reply's id is derived from the job, so the
+message insert and notify's SendMessage are idempotent and the lead never gets it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+import grpc
+from opentelemetry import propagate, trace
+from prometheus_client import Counter, Gauge
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from conversation import replies
+from conversation.domain import Outgoing, window_open
+from conversation.ports import AiPort, NotifyPort
+from conversation.replies import Claimed, LeaseLost, Policy
+from conversation.repository_jobs import OutboxRepository, ReplyJobRepository, now
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("conversation")
+
+QUEUE_DEPTH = Gauge("vellarys_reply_queue_depth", "reply jobs due now and not yet claimed")
+QUEUE_AGE = Gauge(
+    "vellarys_reply_queue_oldest_age_seconds", "how long the oldest due reply job has waited past its time"
+)
+JOBS = Counter("vellarys_reply_jobs_total", "reply job runs by how they ended", ["outcome"])
+MAX_BACKOFF = 30.0
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    workers: int = 4
+    lease: float = 60.0
+    poll: float = 0.5
+    sweep_every: float = 10.0
+    sweep_grace: float = 30.0
+    metrics_every: float = 5.0
+    policy: Policy = field(default_factory=Policy)
+
+
+class ReplyWorker:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        ai: AiPort,
+        notify: NotifyPort,
+        config: WorkerConfig,
+        name: str = "worker",
+    ) -> None:
+        self.sessions = sessions
+        self.ai = ai
+        self.notify = notify
+        self.config = config
+        self.name = name
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
+
+    def start(self) -> None:
+        loops = [self._forever(self.run_once, self.config.poll) for _ in range(self.config.workers)]
+        loops += [
+            self._forever(self._sweep_tick, self.config.sweep_every),
+            self._forever(self._sample_tick, self.config.metrics_every),
+        ]
+        self._tasks = [asyncio.create_task(loop) for loop in loops]
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def _forever(self, step: object, idle: float) -> None:
+        """Run `step` until stopped; a failing database only slows the loop down (capped backoff)."""
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                busy = await step()  # type: ignore[operator]
+                failures = 0
+            except Exception as exc:
+                failures += 1
+                busy = False
+                log.warning("reply worker step failed (%d in a row): %s", failures, type(exc).__name__)
+            if not busy:
+                delay = min(MAX_BACKOFF, idle * 2**failures) if failures else idle
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+
+    async def run_once(self) -> bool:
+        """Claim one due job and run it; False when none was due."""
+        token = f"{self.name}:{uuid.uuid4()}"
+        async with self.sessions.begin() as session:
+            claimed = await replies.claim(session, token, self.config.lease, 1)
+        if not claimed:
+            return False
+        await self.process(claimed[0])
+        return True
+
+    async def process(self, job: Claimed) -> None:
+        parent = propagate.extract(job.carrier)
+        attributes: dict[str, str | int] = {"vellarys.job_id": str(job.id), "vellarys.attempt": job.attempts}
+        with tracer.start_as_current_span(
+            "conversation.reply", context=parent, attributes=attributes
+        ) as span:
+            try:
+                outcome, outgoing = await self._run(job)
+            except LeaseLost:
+                outcome, outgoing = "lease_lost", []
+            span.set_attribute("vellarys.outcome", outcome)
+            JOBS.labels(outcome).inc()
+            for message in outgoing:
+                await self.hand_over(message)
+
+    async def _run(self, job: Claimed) -> tuple[str, list[Outgoing]]:
+        async with self.sessions.begin() as session:
+            snap = await replies.load(session, job)
+        reason = replies.precheck(job, snap)
+        if reason is not None or snap is None:
+            async with self.sessions.begin() as session:
+                return await replies.conclude(session, job, snap, reason or "gone"), []
+        try:
+            reply = await self.ai.generate(replies.ai_request(job, snap))
+        except grpc.aio.AioRpcError as error:
+            log.warning("ai.GenerateReply failed: %s", error.code().name)
+            async with self.sessions.begin() as session:
+                return await replies.ai_unavailable(session, job, self.config.policy, error.code().name), []
+        async with self.sessions.begin() as session:
+            return await replies.apply(session, job, snap, reply, self.config.policy)
+
+    async def hand_over(self, message: Outgoing) -> str:
+        """Give notify the message (its delivery id); on failure it stays pending for the sweeper."""
+        try:
+            delivery_id = await self.notify.send(message)
+        except grpc.aio.AioRpcError as error:
+            log.warning("notify.SendMessage failed, the sweeper will retry: %s", error.code().name)
+            return ""
+        async with self.sessions.begin() as session:
+            await OutboxRepository(session).handed(message.tenant_id, message.message_id)
+        return delivery_id
+
+    async def sweep(self) -> int:
+        """Hand to notify every message stored for sending but not handed over in time."""
+        async with self.sessions.begin() as session:
+            rows = await OutboxRepository(session).stale(self.config.sweep_grace, 100)
+            at = await now(session)
+        handed = 0
+        for r in rows:
+            message = Outgoing(
+                r.tenant_id, r.id, r.phone, r.text, r.channel_id, window_open(r.last_inbound_at, at)
+            )
+            handed += bool(await self.hand_over(message))
+        return handed
+
+    async def _sweep_tick(self) -> bool:
+        await self.sweep()
+        return False
+
+    async def sample(self) -> tuple[int, float]:
+        async with self.sessions.begin() as session:
+            depth, age = await ReplyJobRepository(session).queue_stats()
+        QUEUE_DEPTH.set(depth)
+        QUEUE_AGE.set(age)
+        return depth, age
+
+    async def _sample_tick(self) -> bool:
+        await self.sample()
+        return False
