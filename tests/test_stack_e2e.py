@@ -72,8 +72,30 @@ def wait_healthy(base: str, proc: subprocess.Popen[str], timeout: float = 90) ->
     raise AssertionError(f"stack not healthy within {timeout}s: {last}")
 
 
-def test_run_serves_then_stops_cleanly_on_sigterm(database_url, data_dir):
-    env = stack_env(data_dir, DATABASE_URL=database_url)
+@pytest.fixture
+def fresh_database(postgres_server):
+    """A database of its own: `make run` on an empty database, as on a new machine."""
+    import asyncio
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    from kit.dbadmin import asyncpg_dsn
+
+    name = f"vellarys_e2e_{os.getpid()}_{int(time.time())}"
+
+    async def admin(statement: str) -> None:
+        conn = await asyncpg.connect(asyncpg_dsn(postgres_server))
+        await conn.execute(statement)
+        await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    yield make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_run_serves_then_stops_cleanly_on_sigterm(fresh_database, data_dir):
+    env = stack_env(data_dir, DATABASE_URL=fresh_database)
     proc = subprocess.Popen(
         [sys.executable, "-m", "kit.stack", "run"],
         cwd=ROOT,
