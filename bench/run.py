@@ -214,6 +214,7 @@ def main() -> int:
         "SECRET_KEY": key,
         "LOG_LEVEL": "WARNING",
         "REPLY_WORKERS": "0",
+        "TENANTS_HARD_LIMIT": "1000",
         "ENVIRONMENT": "development",
         "SUPERADMIN_PASSWORD": secrets.token_urlsafe(16),
         **{f"{n.upper()}_PORT": str(p) for n, p in ports.items() if n != "bare"},

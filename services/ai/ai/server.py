@@ -12,7 +12,7 @@ import secrets
 import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from ai import authz, metrics, model, service
+from ai import authz, job_calls, metrics, model, service
 from ai.breaker import CircuitBreaker
 from ai.codec import decode_request, encode_day, encode_reply
 from ai.config import Settings
@@ -58,6 +58,14 @@ class AiServicer(SimulatorRpcs, pb_grpc.AiServiceServicer):
                 session, tenant_id, request.from_day, request.to_day, request.time_zone
             )
         return pb.GetUsageResponse(days=[encode_day(d) for d in days])
+
+    async def ListJobCalls(
+        self, request: pb.ListJobCallsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListJobCallsResponse:
+        tenant_id = authz.tenant_scope(request.tenant_id, allow_system=True)
+        async with self.sessions.begin() as session:
+            calls = await job_calls.list_job_calls(session, tenant_id, request.job_id)
+            return pb.ListJobCallsResponse(calls=[job_calls.encode_call(c) for c in calls])
 
 
 def tenant_port(settings: Settings) -> TenantPort:

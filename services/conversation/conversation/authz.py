@@ -24,6 +24,7 @@ SUPERADMIN = "superadmin"
 USERS = frozenset({"superadmin", "admin", "seller", "viewer"})
 WRITERS = frozenset({"superadmin", "admin", "seller", *INTERNAL})
 PEOPLE_WRITERS = frozenset({"superadmin", "admin", "seller"})
+ASSIGNERS = frozenset({"superadmin", "admin"})
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,14 @@ def require_writer() -> None:
     role = callctx.get().role
     if role not in WRITERS:
         raise PermissionDenied(f"role {role!r} may not change leads")
+
+
+def require_assigner() -> uuid.UUID | None:
+    """Only admins (and the superadmin) choose a lead's seller: the acting admin's id."""
+    role = callctx.get().role
+    if role not in ASSIGNERS:
+        raise PermissionDenied(f"role {role!r} may not assign leads")
+    return actor_id()
 
 
 def require_person() -> uuid.UUID:

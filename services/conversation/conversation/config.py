@@ -29,3 +29,12 @@ class Settings(CommonSettings):
     reply_sweep_seconds: float = Field(default=10.0, gt=0, le=3600)
     reply_sweep_grace_seconds: float = Field(default=30.0, ge=0, le=3600)
     reply_metrics_seconds: float = Field(default=5.0, gt=0, le=3600)
+
+    # Seller assignment (issue 6.2). The tenant's AI settings have no pick-up time yet, so this one
+    # (PICKUP_MINUTES) applies to every tenant: an assigned seller who neither answers nor takes the
+    # conversation over within it loses the lead to the next seller in turn.
+    pickup_minutes: float = Field(default=15.0, gt=0, le=7 * 24 * 60)
+    assignment_sweep_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # Also alert the assigned seller on WhatsApp (when their user has a phone); the tenant has no
+    # setting for it yet.
+    seller_whatsapp_alerts: bool = True

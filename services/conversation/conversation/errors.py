@@ -53,3 +53,8 @@ class LeadOptedOut(FailedPrecondition):
 class NoConversation(FailedPrecondition):
     def __init__(self) -> None:
         super().__init__("the lead has no conversation yet (no message was ever received)")
+
+
+class NotASeller(InvalidArgument):
+    def __init__(self, user_id: str) -> None:
+        super().__init__(f"user_id {user_id!r} is not an active seller of this tenant")

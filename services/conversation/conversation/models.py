@@ -63,6 +63,9 @@ class Conversation(Base):
     # The human owner; NULL for ai/nobody, and for a human answering from the business phone.
     owner_user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     owner_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the assignment sweeper looks again: handoff (assign now) or the pick-up deadline (0004).
+    assignment_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Message(Base):
@@ -179,4 +182,14 @@ class LeadProfile(Base):
     fields: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     score: Mapped[int] = mapped_column(Integer, default=0)
     score_reasons: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AssignmentCursor(Base):
+    """The tenant's round-robin position: the seller chosen last (migration 0004)."""
+
+    __tablename__ = "assignment_cursors"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    last_user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversation import authz, errors
+from conversation import events as live
 from conversation.domain import (
     OWNER_CHANGED,
     RETURN_TO_AI,
@@ -58,6 +59,7 @@ async def change_owner(
     await OwnershipRepository(session).set_owner(tenant, conversation.id, owner, user_id)
     if owner != "ai":
         await ReplyJobRepository(session).cancel_pending(tenant, conversation.id, f"owner_{owner}")
+    await live.publish(session, live.OWNER_CHANGED, tenant, conversation.lead_id)
     await EventRepository(session).add(
         tenant,
         conversation.id,
@@ -137,6 +139,7 @@ async def send_human_message(
         await change_owner(
             session, conversation, "human", actor, SELLER_MESSAGE, actor=str(actor), message_id=message_id
         )
+    await live.publish(session, live.MESSAGE_SENT, lead.tenant_id, lead.id)
     stored = await MessageRepository(session).get(lead.tenant_id, message_id)
     assert stored is not None  # inserted above in this transaction
     now = datetime.now(UTC)

@@ -196,3 +196,72 @@ class DebounceCache:
             self._values[tenant_id] = (self._values.get(tenant_id, (self.default, 0.0))[0], time.monotonic())
         finally:
             self._refreshing.discard(tenant_id)
+
+
+@dataclass(frozen=True)
+class Seller:
+    id: str
+    name: str
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A notification to one dashboard user (web push, and WhatsApp when `whatsapp_phone` is set)."""
+
+    tenant_id: str
+    user_id: str
+    title: str
+    body: str
+    url: str
+    notification_id: str
+    whatsapp_phone: str = ""
+    channel_id: str = ""
+    data: dict[str, str] = field(default_factory=dict)
+
+
+class TenantPort:
+    """The tenant's sellers and the catalog products a text names (for the responsible seller)."""
+
+    def __init__(self, stub: tpb_grpc.TenantServiceStub, deadline: float) -> None:
+        self.stub = stub
+        self.deadline = deadline
+
+    async def sellers(self, tenant_id: str) -> list[Seller]:
+        with acting_for(tenant_id):
+            reply = await self.stub.ListAssignableSellers(
+                tpb.ListAssignableSellersRequest(tenant_id=tenant_id), timeout=self.deadline
+            )
+        return [Seller(s.id, s.name, s.phone) for s in reply.sellers]
+
+    async def responsible_sellers(self, tenant_id: str, text: str) -> list[str]:
+        """Seller ids of the products the text names (listing code or trigger keyword), best first."""
+        if not text.strip():
+            return []
+        with acting_for(tenant_id):
+            reply = await self.stub.MatchProducts(
+                tpb.MatchProductsRequest(tenant_id=tenant_id, text=text[:2000], limit=5),
+                timeout=self.deadline,
+            )
+        return [m.product.fields.seller_id for m in reply.matches if m.product.fields.seller_id]
+
+
+class UserNotifier:
+    def __init__(self, stub: npb_grpc.NotifyServiceStub, deadline: float) -> None:
+        self.stub = stub
+        self.deadline = deadline
+
+    async def notify(self, notice: Notice) -> None:
+        request = npb.NotifyUserRequest(
+            tenant_id=notice.tenant_id,
+            user_id=notice.user_id,
+            title=notice.title,
+            body=notice.body,
+            url=notice.url,
+            data=notice.data,
+            notification_id=notice.notification_id,
+            whatsapp_phone=notice.whatsapp_phone,
+            channel_id=notice.channel_id,
+        )
+        with acting_for(notice.tenant_id):
+            await self.stub.NotifyUser(request, timeout=self.deadline)

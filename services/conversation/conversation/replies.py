@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conversation import events as live
 from conversation.domain import (
     AI_HANDOFF,
     WINDOW,
@@ -29,6 +30,7 @@ from conversation.models import Conversation, Lead, Message
 from conversation.ownership import change_owner
 from conversation.ports import AiReply, AiRequest, ProfileItem, Turn
 from conversation.repository import EventRepository, LeadRepository
+from conversation.repository_assign import AssignmentRepository
 from conversation.repository_jobs import (
     OutboxRepository,
     OwnershipRepository,
@@ -244,6 +246,7 @@ async def _store(
         }
     )
     await LeadRepository(session).count_message(job.tenant_id, job.lead_id, snap.now)
+    await live.publish(session, live.MESSAGE_SENT, job.tenant_id, job.lead_id)
     conversation = snap.conversation
     return Outgoing(
         job.tenant_id, message_id, snap.lead.phone, body, conversation.channel_id, snap.window_open
@@ -270,3 +273,5 @@ async def _learn(session: AsyncSession, job: Claimed, snap: Snapshot, reply: AiR
         await change_owner(
             session, snap.conversation, "nobody", None, AI_HANDOFF, actor="ai", detail=reply.handoff_reason
         )
+        await AssignmentRepository(session).request(job.tenant_id, job.conversation_id)
+        await live.publish(session, live.HANDOFF, job.tenant_id, job.lead_id)

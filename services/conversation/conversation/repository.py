@@ -102,10 +102,12 @@ class EventRepository:
         owner: str | None = None,
         owner_user_id: uuid.UUID | None = None,
         detail: str = "",
-    ) -> None:
+        event_id: uuid.UUID | None = None,
+    ) -> uuid.UUID:
+        event_id = event_id or uuid.uuid4()
         await self.session.execute(
             insert(ConversationEvent).values(
-                id=uuid.uuid4(),
+                id=event_id,
                 tenant_id=tenant_id,
                 conversation_id=conversation_id,
                 message_id=message_id,
@@ -117,6 +119,7 @@ class EventRepository:
                 detail=detail,
             )
         )
+        return event_id
 
     async def has(self, tenant_id: uuid.UUID, message_id: uuid.UUID, kind: str) -> bool:
         """Whether the message has an event of this kind, or an owner change for this reason."""
@@ -146,6 +149,12 @@ class ConversationRepository:
         )
         row = (await self.session.execute(stmt.returning(Conversation.id, Conversation.owner))).one()
         return row.id, row.owner
+
+    async def lead_of(self, tenant_id: uuid.UUID, conversation_id: uuid.UUID) -> uuid.UUID:
+        query = select(Conversation.lead_id).where(
+            Conversation.tenant_id == tenant_id, Conversation.id == conversation_id
+        )
+        return (await self.session.execute(query)).scalar_one()  # type: ignore[no-any-return]
 
     async def touch_inbound(self, tenant_id: uuid.UUID, conversation_id: uuid.UUID, at: datetime) -> None:
         await self.session.execute(

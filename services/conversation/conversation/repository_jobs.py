@@ -242,6 +242,8 @@ class OwnershipRepository:
                 owner_user_id=user_id,
                 version=Conversation.version + 1,
                 owner_changed_at=func.now(),
+                # Someone answers it now (a person, or the AI again): no seller waits to be assigned.
+                assignment_due_at=(Conversation.assignment_due_at if owner == "nobody" else None),
             )
         )
 

@@ -9,7 +9,8 @@ import grpc
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from conversation import leads, ownership, service
+from conversation import diagnosis, leads, ownership, service
+from conversation.assigner import make_assigner
 from conversation.codec import (
     decode_filters,
     decode_inbound,
@@ -20,11 +21,16 @@ from conversation.codec import (
     encode_message,
 )
 from conversation.config import Settings
+from conversation.diagnosis_rpc import GrpcLookups
+from conversation.diagnosis_rpc import encode as encode_diagnosis
 from conversation.domain import Debounce
+from conversation.events import EventHub
 from conversation.ports import AiPort, DebounceCache, NotifyPort
 from conversation.replies import Policy
+from conversation.rpc_live import LiveRpcs
 from conversation.worker import ReplyWorker, WorkerConfig
 from kit import db, rpc
+from kit.dbadmin import asyncpg_dsn
 from kit.errors import DomainError
 from vellarys.ai.v1 import ai_pb2_grpc as apb_grpc
 from vellarys.conversation.v1 import conversation_pb2 as pb
@@ -37,7 +43,7 @@ class Conflict(DomainError):
     code = grpc.StatusCode.ABORTED
 
 
-class ConversationServicer(pb_grpc.ConversationServiceServicer):
+class ConversationServicer(LiveRpcs, pb_grpc.ConversationServiceServicer):
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -174,6 +180,14 @@ class ConversationServicer(pb_grpc.ConversationServiceServicer):
             events = await ownership.list_events(session, request.tenant_id, request.lead_id)
             return pb.ListConversationEventsResponse(events=[encode_event(e) for e in events])
 
+    async def DiagnoseLead(
+        self, request: pb.DiagnoseLeadRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DiagnoseLeadResponse:
+        async with self.sessions.begin() as session:
+            stored = await diagnosis.gather(session, request.tenant_id, request.lead_id)
+        lookups = GrpcLookups(self.outbox.ai.stub, self.outbox.notify.stub)
+        return encode_diagnosis(await diagnosis.run(stored, lookups))
+
 
 @dataclass(frozen=True)
 class Peers:
@@ -207,8 +221,11 @@ def make_worker(settings: Settings, engine: AsyncEngine, peers: Peers, name: str
         sweep_grace=settings.reply_sweep_grace_seconds,
         metrics_every=settings.reply_metrics_seconds,
         policy=Policy(settings.reply_retry_first_seconds, settings.reply_retry_max_seconds),
+        assign_every=settings.assignment_sweep_seconds,
     )
-    return ReplyWorker(db.session_factory(engine), peers.ai, peers.notify, config, name)
+    sessions = db.session_factory(engine)
+    assigner = make_assigner(settings, sessions, peers.tenant, peers.notify.stub)
+    return ReplyWorker(sessions, peers.ai, peers.notify, config, name, assigner)
 
 
 def build(
@@ -225,6 +242,7 @@ def build(
         settings.reply_max_wait_factor,
         make_worker(settings, engine, peers, "rpc"),
     )
+    servicer.hub = EventHub(asyncpg_dsn(engine.url.render_as_string(hide_password=False)))
     return rpc.build_server(
         lambda server: pb_grpc.add_ConversationServiceServicer_to_server(servicer, server),
         [pb.DESCRIPTOR.services_by_name["ConversationService"].full_name],

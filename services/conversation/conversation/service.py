@@ -10,6 +10,7 @@ from opentelemetry import propagate
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversation import authz, errors
+from conversation import events as live
 from conversation.domain import (
     HUMAN_FROM_PHONE,
     OWNER_CHANGED,
@@ -119,10 +120,14 @@ async def ingest_inbound(
             str(existing.lead_id), str(existing.id), False, lead_created, str(existing.conversation_id)
         )
     await LeadRepository(session).count_message(tenant, lead_id, at)
+    if lead_created:
+        await live.publish(session, live.LEAD_CREATED, tenant, lead_id)
     if message.direction == "inbound":
         await conversations.touch_inbound(tenant, conversation_id, at)
+        await live.publish(session, live.MESSAGE_RECEIVED, tenant, lead_id)
     else:
         await _human_from_phone(session, tenant, conversation_id, message_id, owner)
+        await live.publish(session, live.MESSAGE_SENT, tenant, lead_id)
     auto_reply = message.direction == "inbound" and not blocked
     scheduled = auto_reply and owner == "ai" and (not opted_out or is_opt_in(message.text))
     if scheduled:
@@ -169,6 +174,8 @@ async def _human_from_phone(
         return
     await OwnershipRepository(session).set_owner(tenant, conversation_id, "human", None)
     await ReplyJobRepository(session).cancel_pending(tenant, conversation_id, "human_owner")
+    lead_id = await ConversationRepository(session).lead_of(tenant, conversation_id)
+    await live.publish(session, live.OWNER_CHANGED, tenant, lead_id)
     await events.add(
         tenant,
         conversation_id,

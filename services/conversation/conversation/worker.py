@@ -21,6 +21,7 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conversation import replies
+from conversation.assigner import Assigner
 from conversation.domain import Outgoing, window_open
 from conversation.ports import AiPort, NotifyPort
 from conversation.replies import Claimed, LeaseLost, Policy
@@ -45,6 +46,7 @@ class WorkerConfig:
     sweep_every: float = 10.0
     sweep_grace: float = 30.0
     metrics_every: float = 5.0
+    assign_every: float = 5.0
     policy: Policy = field(default_factory=Policy)
 
 
@@ -56,12 +58,15 @@ class ReplyWorker:
         notify: NotifyPort,
         config: WorkerConfig,
         name: str = "worker",
+        assigner: Assigner | None = None,
     ) -> None:
         self.sessions = sessions
         self.ai = ai
         self.notify = notify
         self.config = config
         self.name = name
+        # Without one (no tenant service wired), handed-off leads wait for a replica that has one.
+        self.assigner = assigner
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
 
@@ -71,6 +76,8 @@ class ReplyWorker:
             self._forever(self._sweep_tick, self.config.sweep_every),
             self._forever(self._sample_tick, self.config.metrics_every),
         ]
+        if self.assigner is not None:
+            loops.append(self._forever(self._assign_tick, self.config.assign_every))
         self._tasks = [asyncio.create_task(loop) for loop in loops]
 
     async def stop(self) -> None:
@@ -112,30 +119,37 @@ class ReplyWorker:
         with tracer.start_as_current_span(
             "conversation.reply", context=parent, attributes=attributes
         ) as span:
+            handoff = False
             try:
-                outcome, outgoing = await self._run(job)
+                outcome, outgoing, handoff = await self._run(job)
             except LeaseLost:
                 outcome, outgoing = "lease_lost", []
             span.set_attribute("vellarys.outcome", outcome)
             JOBS.labels(outcome).inc()
             for message in outgoing:
                 await self.hand_over(message)
+            if handoff and self.assigner is not None:
+                # At once, in the reply's trace; the sweeper retries whatever fails here.
+                await self.assigner.run(job.tenant_id, job.conversation_id)
 
-    async def _run(self, job: Claimed) -> tuple[str, list[Outgoing]]:
+    async def _run(self, job: Claimed) -> tuple[str, list[Outgoing], bool]:
+        """(outcome, messages to hand to notify, whether the conversation was handed off)."""
         async with self.sessions.begin() as session:
             snap = await replies.load(session, job)
         reason = replies.precheck(job, snap)
         if reason is not None or snap is None:
             async with self.sessions.begin() as session:
-                return await replies.conclude(session, job, snap, reason or "gone"), []
+                return await replies.conclude(session, job, snap, reason or "gone"), [], False
         try:
             reply = await self.ai.generate(replies.ai_request(job, snap))
         except grpc.aio.AioRpcError as error:
             log.warning("ai.GenerateReply failed: %s", error.code().name)
             async with self.sessions.begin() as session:
-                return await replies.ai_unavailable(session, job, self.config.policy, error.code().name), []
+                outcome = await replies.ai_unavailable(session, job, self.config.policy, error.code().name)
+                return outcome, [], False
         async with self.sessions.begin() as session:
-            return await replies.apply(session, job, snap, reply, self.config.policy)
+            outcome, outgoing = await replies.apply(session, job, snap, reply, self.config.policy)
+        return outcome, outgoing, reply.handoff and outcome == reply.outcome
 
     async def hand_over(self, message: Outgoing) -> str:
         """Give notify the message (its delivery id); on failure it stays pending for the sweeper."""
@@ -171,6 +185,10 @@ class ReplyWorker:
         QUEUE_DEPTH.set(depth)
         QUEUE_AGE.set(age)
         return depth, age
+
+    async def _assign_tick(self) -> bool:
+        assert self.assigner is not None
+        return bool(await self.assigner.sweep())
 
     async def _sample_tick(self) -> bool:
         await self.sample()

@@ -23,8 +23,11 @@ from gateway.routes import (
     auth,
     catalog,
     deliveries,
+    diagnosis,
+    events,
     health,
     leads,
+    metrics,
     simulator,
     usage,
     users,
@@ -97,6 +100,7 @@ def create_app(settings: Settings, clients: Clients | None = None) -> FastAPI:
     errors.install(app)
 
     app.include_router(health.router)
+    app.include_router(metrics.router)
     for router in (
         auth.router,
         admin.router,
@@ -105,8 +109,10 @@ def create_app(settings: Settings, clients: Clients | None = None) -> FastAPI:
         settings_routes.router,
         catalog.router,
         leads.router,
+        diagnosis.router,
         webhooks.router,
         deliveries.router,
+        events.router,
         simulator.router,
         usage.router,
     ):

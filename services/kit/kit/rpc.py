@@ -12,7 +12,7 @@ import hmac
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import grpc
@@ -64,38 +64,35 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
     async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]], details: Any) -> Any:
         handler = await continuation(details)
-        if handler is None or handler.unary_unary is None:
+        if handler is None or (handler.unary_unary is None and handler.unary_stream is None):
             return handler
-        inner = handler.unary_unary
         call_context = callctx.CallContext.from_metadata(details.invocation_metadata)
         method = details.method
         labels = metrics.split_method(method)
-        if not method.startswith(_UNCHECKED_PREFIXES) and not _authentic(details.invocation_metadata):
-            return _reject(handler, labels)
+        authentic = method.startswith(_UNCHECKED_PREFIXES) or _authentic(details.invocation_metadata)
+        if handler.unary_stream is not None:
+            return _stream_handler(handler, call_context, method, labels, authentic)
+        inner = handler.unary_unary
 
         async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            if not authentic:
+                await _refuse(context, labels)
             token = callctx.current.set(call_context)
             started = time.perf_counter()
-            code = grpc.StatusCode.OK
-            try:
-                return await inner(request, context)
-            except DomainError as error:
-                code = error.code
-                await context.abort(error.code, error.message)
-            except grpc.aio.AbortError:
-                code = context.code() or grpc.StatusCode.UNKNOWN
-                raise
-            except asyncio.CancelledError:
-                code = grpc.StatusCode.CANCELLED
-                raise
-            except Exception:
-                code = grpc.StatusCode.INTERNAL
-                log.exception("unhandled error in %s", method)
-                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
-            finally:
-                callctx.current.reset(token)
+
+            def record(code: grpc.StatusCode) -> None:
                 metrics.GRPC_SECONDS.labels(*labels).observe(time.perf_counter() - started)
                 metrics.GRPC_HANDLED.labels(*labels, code.name).inc()
+
+            try:
+                reply = await inner(request, context)
+            except BaseException as error:
+                await _settle(error, context, method, record)
+                raise
+            finally:
+                callctx.current.reset(token)
+            record(grpc.StatusCode.OK)
+            return reply
 
         return grpc.unary_unary_rpc_method_handler(
             unary,
@@ -104,15 +101,58 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         )
 
 
-def _reject(handler: Any, labels: tuple[str, str]) -> Any:
-    async def unauthenticated(request: Any, context: grpc.aio.ServicerContext) -> Any:
-        metrics.GRPC_HANDLED.labels(*labels, "UNAUTHENTICATED").inc()
-        await context.abort(
-            grpc.StatusCode.UNAUTHENTICATED, "internal call without a valid service credential"
-        )
+async def _refuse(context: grpc.aio.ServicerContext, labels: tuple[str, str]) -> None:
+    metrics.GRPC_HANDLED.labels(*labels, "UNAUTHENTICATED").inc()
+    await context.abort(grpc.StatusCode.UNAUTHENTICATED, "internal call without a valid service credential")
 
-    return grpc.unary_unary_rpc_method_handler(
-        unauthenticated,
+
+def _outcome(error: BaseException, context: grpc.aio.ServicerContext) -> tuple[grpc.StatusCode, str | None]:
+    """The status a failed call ends with, and the message to abort with (None: already ended)."""
+    if isinstance(error, grpc.aio.AbortError):
+        return context.code() or grpc.StatusCode.UNKNOWN, None
+    if isinstance(error, (asyncio.CancelledError, GeneratorExit)):
+        return grpc.StatusCode.CANCELLED, None
+    if isinstance(error, DomainError):
+        return error.code, error.message
+    return grpc.StatusCode.INTERNAL, "internal error"
+
+
+async def _settle(error: BaseException, context: grpc.aio.ServicerContext, method: str, record: Any) -> None:
+    """Record the call's final status, then turn domain errors and surprises into an abort."""
+    code, message = _outcome(error, context)
+    record(code)
+    if code is grpc.StatusCode.INTERNAL and message is not None:
+        log.error("unhandled error in %s", method, exc_info=error)
+    if message is not None:
+        await context.abort(code, message)
+
+
+def _stream_handler(
+    handler: Any, call_context: callctx.CallContext, method: str, labels: tuple[str, str], authentic: bool
+) -> Any:
+    """The same guarantees for server-streaming calls (live event streams)."""
+    inner = handler.unary_stream
+
+    async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        if not authentic:
+            await _refuse(context, labels)
+        token = callctx.current.set(call_context)
+
+        def record(code: grpc.StatusCode) -> None:
+            metrics.GRPC_HANDLED.labels(*labels, code.name).inc()
+
+        try:
+            async for item in inner(request, context):
+                yield item
+        except BaseException as error:
+            await _settle(error, context, method, record)
+            raise
+        finally:
+            callctx.current.reset(token)
+        record(grpc.StatusCode.OK)
+
+    return grpc.unary_stream_rpc_method_handler(
+        stream,
         request_deserializer=handler.request_deserializer,
         response_serializer=handler.response_serializer,
     )
@@ -127,23 +167,39 @@ class ContextClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: i
     async def intercept_unary_unary(
         self, continuation: Callable[..., Any], details: Any, request: Any
     ) -> Any:
-        metadata = list(details.metadata or ())
-        present = {key for key, _ in metadata}
-        metadata.extend(p for p in callctx.get().metadata() if p[0] not in present)
-        if _internal_token is not None:
-            metadata.append((INTERNAL_KEY, _internal_token))
-        new_details = grpc.aio.ClientCallDetails(
-            method=details.method,
-            timeout=details.timeout if details.timeout is not None else self._deadline,
-            metadata=metadata,
-            credentials=details.credentials,
-            wait_for_ready=details.wait_for_ready,
-        )
-        return await continuation(new_details, request)
+        return await continuation(_with_context(details, self._deadline), request)
+
+
+class ContextStreamInterceptor(grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
+    """The same for server-streaming calls, which are long-lived: no default deadline."""
+
+    async def intercept_unary_stream(
+        self, continuation: Callable[..., Any], details: Any, request: Any
+    ) -> Any:
+        return await continuation(_with_context(details, None), request)
+
+
+def _with_context(details: Any, deadline: float | None) -> Any:
+    metadata = list(details.metadata or ())
+    present = {key for key, _ in metadata}
+    metadata.extend(p for p in callctx.get().metadata() if p[0] not in present)
+    if _internal_token is not None:
+        metadata.append((INTERNAL_KEY, _internal_token))
+    return grpc.aio.ClientCallDetails(
+        method=details.method,
+        timeout=details.timeout if details.timeout is not None else deadline,
+        metadata=metadata,
+        credentials=details.credentials,
+        wait_for_ready=details.wait_for_ready,
+    )
 
 
 def make_channel(target: str, *, deadline: float = 5.0) -> grpc.aio.Channel:
-    interceptors: list[Any] = [ContextClientInterceptor(deadline), *aio_client_interceptors()]
+    interceptors: list[Any] = [
+        ContextClientInterceptor(deadline),
+        ContextStreamInterceptor(),
+        *aio_client_interceptors(),
+    ]
     return grpc.aio.insecure_channel(
         target,
         interceptors=interceptors,

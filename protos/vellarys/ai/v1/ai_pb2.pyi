@@ -401,3 +401,33 @@ class ListSimulatorRunsResponse(_message.Message):
     RUNS_FIELD_NUMBER: _ClassVar[int]
     runs: _containers.RepeatedCompositeFieldContainer[SimulatorRun]
     def __init__(self, runs: _Optional[_Iterable[_Union[SimulatorRun, _Mapping]]] = ...) -> None: ...
+
+class ListJobCallsRequest(_message.Message):
+    __slots__ = ("tenant_id", "job_id")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    job_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., job_id: _Optional[str] = ...) -> None: ...
+
+class JobCall(_message.Message):
+    __slots__ = ("id", "attempt", "model", "outcome", "latency_ms", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    attempt: int
+    model: str
+    outcome: Outcome
+    latency_ms: int
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., attempt: _Optional[int] = ..., model: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., latency_ms: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListJobCallsResponse(_message.Message):
+    __slots__ = ("calls",)
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    calls: _containers.RepeatedCompositeFieldContainer[JobCall]
+    def __init__(self, calls: _Optional[_Iterable[_Union[JobCall, _Mapping]]] = ...) -> None: ...

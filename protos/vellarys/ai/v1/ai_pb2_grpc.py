@@ -85,6 +85,11 @@ class AiServiceStub:
                 request_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.ListSimulatorRunsRequest.SerializeToString,
                 response_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.ListSimulatorRunsResponse.FromString,
                 _registered_method=True)
+        self.ListJobCalls = channel.unary_unary(
+                '/vellarys.ai.v1.AiService/ListJobCalls',
+                request_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.ListJobCallsRequest.SerializeToString,
+                response_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.ListJobCallsResponse.FromString,
+                _registered_method=True)
 
 
 class AiServiceServicer:
@@ -160,6 +165,15 @@ class AiServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListJobCalls(self, request, context):
+        """--- diagnosis ---
+        The call-log rows of one reply job, oldest first: what the model did for it (the lead diagnosis).
+        Internal callers name the tenant; admins only their own, the superadmin any.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AiServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -212,6 +226,11 @@ def add_AiServiceServicer_to_server(servicer, server):
                     servicer.ListSimulatorRuns,
                     request_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.ListSimulatorRunsRequest.FromString,
                     response_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.ListSimulatorRunsResponse.SerializeToString,
+            ),
+            'ListJobCalls': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListJobCalls,
+                    request_deserializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.ListJobCallsRequest.FromString,
+                    response_serializer=vellarys_dot_ai_dot_v1_dot_ai__pb2.ListJobCallsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -485,6 +504,33 @@ class AiService:
             '/vellarys.ai.v1.AiService/ListSimulatorRuns',
             vellarys_dot_ai_dot_v1_dot_ai__pb2.ListSimulatorRunsRequest.SerializeToString,
             vellarys_dot_ai_dot_v1_dot_ai__pb2.ListSimulatorRunsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListJobCalls(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.ai.v1.AiService/ListJobCalls',
+            vellarys_dot_ai_dot_v1_dot_ai__pb2.ListJobCallsRequest.SerializeToString,
+            vellarys_dot_ai_dot_v1_dot_ai__pb2.ListJobCallsResponse.FromString,
             options,
             channel_credentials,
             insecure,

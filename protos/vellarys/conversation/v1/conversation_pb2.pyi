@@ -471,3 +471,84 @@ class ListConversationEventsResponse(_message.Message):
     EVENTS_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedCompositeFieldContainer[ConversationEvent]
     def __init__(self, events: _Optional[_Iterable[_Union[ConversationEvent, _Mapping]]] = ...) -> None: ...
+
+class DiagnoseLeadRequest(_message.Message):
+    __slots__ = ("tenant_id", "lead_id")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    LEAD_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    lead_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., lead_id: _Optional[str] = ...) -> None: ...
+
+class DiagnosisStep(_message.Message):
+    __slots__ = ("name", "state", "summary", "at", "facts")
+    class FactsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    FACTS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    state: str
+    summary: str
+    at: _timestamp_pb2.Timestamp
+    facts: _containers.ScalarMap[str, str]
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[str] = ..., summary: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., facts: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class DiagnoseLeadResponse(_message.Message):
+    __slots__ = ("lead_id", "message_id", "verdict", "broken_step", "advice", "steps")
+    LEAD_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    BROKEN_STEP_FIELD_NUMBER: _ClassVar[int]
+    ADVICE_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    lead_id: str
+    message_id: str
+    verdict: str
+    broken_step: str
+    advice: str
+    steps: _containers.RepeatedCompositeFieldContainer[DiagnosisStep]
+    def __init__(self, lead_id: _Optional[str] = ..., message_id: _Optional[str] = ..., verdict: _Optional[str] = ..., broken_step: _Optional[str] = ..., advice: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[DiagnosisStep, _Mapping]]] = ...) -> None: ...
+
+class AssignLeadRequest(_message.Message):
+    __slots__ = ("tenant_id", "lead_id", "user_id")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    LEAD_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    lead_id: str
+    user_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., lead_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class AssignLeadResponse(_message.Message):
+    __slots__ = ("lead",)
+    LEAD_FIELD_NUMBER: _ClassVar[int]
+    lead: Lead
+    def __init__(self, lead: _Optional[_Union[Lead, _Mapping]] = ...) -> None: ...
+
+class WatchEventsRequest(_message.Message):
+    __slots__ = ("tenant_id",)
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
+
+class WatchEventsResponse(_message.Message):
+    __slots__ = ("type", "tenant_id", "lead_id", "assigned_user_id", "at")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    LEAD_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNED_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    tenant_id: str
+    lead_id: str
+    assigned_user_id: str
+    at: _timestamp_pb2.Timestamp
+    def __init__(self, type: _Optional[str] = ..., tenant_id: _Optional[str] = ..., lead_id: _Optional[str] = ..., assigned_user_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -90,6 +90,21 @@ class ConversationServiceStub:
                 request_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListConversationEventsRequest.SerializeToString,
                 response_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListConversationEventsResponse.FromString,
                 _registered_method=True)
+        self.AssignLead = channel.unary_unary(
+                '/vellarys.conversation.v1.ConversationService/AssignLead',
+                request_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.AssignLeadRequest.SerializeToString,
+                response_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.AssignLeadResponse.FromString,
+                _registered_method=True)
+        self.WatchEvents = channel.unary_stream(
+                '/vellarys.conversation.v1.ConversationService/WatchEvents',
+                request_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.WatchEventsRequest.SerializeToString,
+                response_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.WatchEventsResponse.FromString,
+                _registered_method=True)
+        self.DiagnoseLead = channel.unary_unary(
+                '/vellarys.conversation.v1.ConversationService/DiagnoseLead',
+                request_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.DiagnoseLeadRequest.SerializeToString,
+                response_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.DiagnoseLeadResponse.FromString,
+                _registered_method=True)
 
 
 class ConversationServiceServicer:
@@ -172,6 +187,34 @@ class ConversationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AssignLead(self, request, context):
+        """--- assignment ---
+        An admin (re)assigns the lead to an active seller of the tenant; both sellers are notified.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchEvents(self, request, context):
+        """--- live events ---
+        The dashboard's live stream: the tenant's events the caller may see (a seller: their own and
+        unassigned leads), as they are committed by any replica (Postgres LISTEN/NOTIFY). Never ends by
+        itself; the caller cancels it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DiagnoseLead(self, request, context):
+        """--- diagnosis ---
+        "Why didn't this lead get an answer?": the chain of the lead's last inbound message (webhook,
+        limits, opt-out, owner, reply job, AI call, delivery) and its first broken link. Admins: their
+        tenant (another tenant's lead is NOT_FOUND); the superadmin: any.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConversationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -229,6 +272,21 @@ def add_ConversationServiceServicer_to_server(servicer, server):
                     servicer.ListConversationEvents,
                     request_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListConversationEventsRequest.FromString,
                     response_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListConversationEventsResponse.SerializeToString,
+            ),
+            'AssignLead': grpc.unary_unary_rpc_method_handler(
+                    servicer.AssignLead,
+                    request_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.AssignLeadRequest.FromString,
+                    response_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.AssignLeadResponse.SerializeToString,
+            ),
+            'WatchEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchEvents,
+                    request_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.WatchEventsRequest.FromString,
+                    response_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.WatchEventsResponse.SerializeToString,
+            ),
+            'DiagnoseLead': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiagnoseLead,
+                    request_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.DiagnoseLeadRequest.FromString,
+                    response_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.DiagnoseLeadResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -529,6 +587,87 @@ class ConversationService:
             '/vellarys.conversation.v1.ConversationService/ListConversationEvents',
             vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListConversationEventsRequest.SerializeToString,
             vellarys_dot_conversation_dot_v1_dot_conversation__pb2.ListConversationEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AssignLead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.conversation.v1.ConversationService/AssignLead',
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.AssignLeadRequest.SerializeToString,
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.AssignLeadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/vellarys.conversation.v1.ConversationService/WatchEvents',
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.WatchEventsRequest.SerializeToString,
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.WatchEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiagnoseLead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.conversation.v1.ConversationService/DiagnoseLead',
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.DiagnoseLeadRequest.SerializeToString,
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.DiagnoseLeadResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1084,3 +1084,25 @@ class MatchProductsResponse(_message.Message):
     MATCHES_FIELD_NUMBER: _ClassVar[int]
     matches: _containers.RepeatedCompositeFieldContainer[ProductMatch]
     def __init__(self, matches: _Optional[_Iterable[_Union[ProductMatch, _Mapping]]] = ...) -> None: ...
+
+class ListAssignableSellersRequest(_message.Message):
+    __slots__ = ("tenant_id",)
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
+
+class AssignableSeller(_message.Message):
+    __slots__ = ("id", "name", "phone")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PHONE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    phone: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., phone: _Optional[str] = ...) -> None: ...
+
+class ListAssignableSellersResponse(_message.Message):
+    __slots__ = ("sellers",)
+    SELLERS_FIELD_NUMBER: _ClassVar[int]
+    sellers: _containers.RepeatedCompositeFieldContainer[AssignableSeller]
+    def __init__(self, sellers: _Optional[_Iterable[_Union[AssignableSeller, _Mapping]]] = ...) -> None: ...

@@ -235,6 +235,11 @@ class TenantServiceStub:
                 request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAuditRequest.SerializeToString,
                 response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAuditResponse.FromString,
                 _registered_method=True)
+        self.ListAssignableSellers = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/ListAssignableSellers',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAssignableSellersRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAssignableSellersResponse.FromString,
+                _registered_method=True)
 
 
 class TenantServiceServicer:
@@ -495,6 +500,14 @@ class TenantServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAssignableSellers(self, request, context):
+        """--- sellers ---
+        The tenant's active sellers, for lead assignment (internal "service" role and admins).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TenantServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -697,6 +710,11 @@ def add_TenantServiceServicer_to_server(servicer, server):
                     servicer.ListAudit,
                     request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAuditRequest.FromString,
                     response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAuditResponse.SerializeToString,
+            ),
+            'ListAssignableSellers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAssignableSellers,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAssignableSellersRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAssignableSellersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1780,6 +1798,33 @@ class TenantService:
             '/vellarys.tenant.v1.TenantService/ListAudit',
             vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAuditRequest.SerializeToString,
             vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAuditResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAssignableSellers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/ListAssignableSellers',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAssignableSellersRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAssignableSellersResponse.FromString,
             options,
             channel_credentials,
             insecure,

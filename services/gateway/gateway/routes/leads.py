@@ -21,6 +21,7 @@ from vellarys.conversation.v1 import conversation_pb2 as pb
 router = APIRouter(prefix="/api/v1/leads", tags=["leads"])
 readers = require_roles("superadmin", "admin", "seller", "viewer")
 writers = require_roles("superadmin", "admin", "seller")
+admins = require_roles("superadmin", "admin")
 LeadStatus = Literal["new", "qualified", "in_progress", "won", "lost", "opted_out"]
 TENANT_QUERY = Query(default=None, description="Superadmin only: another tenant")
 DIRECTIONS = {value: name.removeprefix("DIRECTION_").lower() for name, value in pb.Direction.items()}
@@ -359,3 +360,24 @@ async def timeline(
             for e in reply.events
         ]
     )
+
+
+class Assignment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: uuid.UUID = Field(description="An active seller of the tenant")
+
+
+@router.post("/{lead_id}/assign", summary="Give the lead to a seller (admins); both sellers are notified")
+async def assign(
+    lead_id: uuid.UUID,
+    body: Assignment,
+    request: Request,
+    tenant_id: uuid.UUID | None = TENANT_QUERY,
+    principal: Principal = Depends(admins),
+) -> LeadOut:
+    reply = await request.app.state.clients.conversation.AssignLead(
+        pb.AssignLeadRequest(tenant_id=str(tenant_id or ""), lead_id=str(lead_id), user_id=str(body.user_id)),
+        metadata=principal.metadata(),
+    )
+    return lead_out(reply.lead)

@@ -1,0 +1,147 @@
+"""The live event stream: events are NOTIFYed by the writing transaction (repository_assign) and one
+LISTEN connection per process fans them out to the WatchEvents streams, each filtered by tenant and
+role. Any gateway replica streaming from any conversation replica sees every replica's events, and an
+event is seen only once its transaction committed.
+
+Delivery is best effort (a dashboard refreshes its lists on reconnect): a listener that falls
+QUEUE_SIZE events behind loses the oldest ones, and events committed while the LISTEN connection is
+being re-established are missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conversation import authz
+from conversation.repository_assign import EVENTS_CHANNEL, LiveEventRepository
+
+log = logging.getLogger(__name__)
+
+LEAD_CREATED = "lead.created"
+MESSAGE_RECEIVED = "message.received"
+MESSAGE_SENT = "message.sent"
+HANDOFF = "conversation.handoff"
+LEAD_ASSIGNED = "lead.assigned"
+OWNER_CHANGED = "conversation.owner_changed"
+QUEUE_SIZE = 1000
+RECONNECT_SECONDS = 1.0
+
+
+async def publish(session: AsyncSession, kind: str, tenant_id: uuid.UUID, lead_id: uuid.UUID) -> None:
+    await LiveEventRepository(session).publish(kind, tenant_id, lead_id)
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    type: str
+    tenant_id: str
+    lead_id: str
+    assigned_user_id: str
+    at: str
+
+    @classmethod
+    def parse(cls, payload: str) -> LiveEvent | None:
+        try:
+            raw: dict[str, Any] = json.loads(payload)
+            return cls(
+                str(raw["type"]),
+                str(raw["tenant_id"]),
+                str(raw["lead_id"]),
+                str(raw.get("assigned_user_id") or ""),
+                str(raw.get("at") or ""),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+def visible(event: LiveEvent, scope: authz.Scope) -> bool:
+    """Only the scope's tenant; a seller only their own and unassigned leads."""
+    if event.tenant_id != str(scope.tenant_id):
+        return False
+    return scope.seller_id is None or event.assigned_user_id in ("", str(scope.seller_id))
+
+
+class EventHub:
+    """One LISTEN connection (opened with the first watcher, re-opened when lost) and its watchers."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self._queues: set[asyncio.Queue[LiveEvent]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, ready_timeout: float = 10.0) -> AsyncIterator[asyncio.Queue[LiveEvent]]:
+        """A queue of every event from now on; returns once the LISTEN is in place."""
+        queue: asyncio.Queue[LiveEvent] = asyncio.Queue(QUEUE_SIZE)
+        self._queues.add(queue)
+        try:
+            if self._task is None or self._task.done():
+                self._task = asyncio.create_task(self._listen())
+            await asyncio.wait_for(self._ready.wait(), ready_timeout)
+            yield queue
+        finally:
+            self._queues.discard(queue)
+            if not self._queues:
+                # Nobody watches: give the connection back rather than hold it idle.
+                await self.close()
+
+    @property
+    def watchers(self) -> int:
+        return len(self._queues)
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _deliver(self, payload: str) -> None:
+        event = LiveEvent.parse(payload)
+        if event is None:
+            log.warning("ignoring a malformed live event payload")
+            return
+        for queue in list(self._queues):
+            if queue.full():
+                queue.get_nowait()  # a slow watcher loses its oldest event, never blocks the others
+            queue.put_nowait(event)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                await self._session()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("live events connection lost, reconnecting: %s", type(exc).__name__)
+            self._ready.clear()
+            await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def _session(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        lost = asyncio.Event()
+        try:
+            conn.add_termination_listener(lambda _conn: lost.set())
+            await conn.add_listener(EVENTS_CHANNEL, lambda _c, _pid, _ch, payload: self._deliver(payload))
+            self._ready.set()
+            # Check the connection now and then: a silent network drop fires no termination callback.
+            while not lost.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), 30)
+                if not lost.is_set():
+                    await conn.execute("SELECT 1")
+        finally:
+            self._ready.clear()
+            with contextlib.suppress(Exception):
+                await conn.close(timeout=2)
