@@ -1,7 +1,12 @@
-"""The live event stream: events are NOTIFYed by the writing transaction (repository_assign) and one
-LISTEN connection per process fans them out to the WatchEvents streams, each filtered by tenant and
-role. Any gateway replica streaming from any conversation replica sees every replica's events, and an
-event is seen only once its transaction committed.
+"""The live event stream: events recorded by a transaction are NOTIFYed after it commits, in batches
+(repository_assign), and one LISTEN connection per process fans them out to the WatchEvents streams,
+each filtered by tenant and role.
+
+Why after commit and batched: Postgres serialises the commits of every transaction that issued a
+NOTIFY (a global lock held through commit), which capped message ingest at about 90/s when each
+ingest notified itself. Now one short transaction notifies for many. Any gateway replica streaming
+from any conversation replica sees every replica's events, and an event is seen only once its
+transaction committed (an event whose commit is followed by a crash before the NOTIFY is lost).
 
 Delivery is best effort (a dashboard refreshes its lists on reconnect): a listener that falls
 QUEUE_SIZE events behind loses the oldest ones, and events committed while the LISTEN connection is
@@ -20,7 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
 
 from conversation import authz
 from conversation.repository_assign import EVENTS_CHANNEL, LiveEventRepository
@@ -37,8 +44,64 @@ QUEUE_SIZE = 1000
 RECONNECT_SECONDS = 1.0
 
 
+PENDING = "vellarys_live_events"
+BATCH = 500
+_publishers: dict[Any, LivePublisher] = {}
+
+
 async def publish(session: AsyncSession, kind: str, tenant_id: uuid.UUID, lead_id: uuid.UUID) -> None:
-    await LiveEventRepository(session).publish(kind, tenant_id, lead_id)
+    """Announce an event once (and only if) this session's transaction commits."""
+    session.sync_session.info.setdefault(PENDING, []).append((kind, str(tenant_id), str(lead_id)))
+
+
+class LivePublisher:
+    """Sends the committed events of one engine's sessions, many per NOTIFY transaction."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.queue: asyncio.Queue[tuple[str, str, str]] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+
+    def put(self, events_: list[tuple[str, str, str]]) -> None:
+        for item in events_:
+            self.queue.put_nowait(item)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._run(), name="live-publisher")
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            while not self.queue.empty() and len(batch) < BATCH:
+                batch.append(self.queue.get_nowait())
+            try:
+                async with AsyncSession(self.engine) as session, session.begin():
+                    await LiveEventRepository(session).notify(batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # best effort: a dashboard refreshes on reconnect
+                log.warning("live events not published (%d): %s", len(batch), type(exc).__name__)
+
+
+def attach(engine: AsyncEngine) -> LivePublisher:
+    """Publish the events of every session bound to `engine` (idempotent)."""
+    publisher = _publishers.get(engine.sync_engine)
+    if publisher is None:
+        publisher = _publishers[engine.sync_engine] = LivePublisher(engine)
+    return publisher
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    pending = session.info.pop(PENDING, None)
+    if pending:
+        publisher = _publishers.get(session.get_bind())
+        if publisher is not None:
+            publisher.put(pending)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, previous_transaction: Any) -> None:
+    session.info.pop(PENDING, None)
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Date, case, delete, func, literal_column, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.engine import Result
+from sqlalchemy import bindparam, delete, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversation.models import (
@@ -17,10 +16,47 @@ from conversation.models import (
     Lead,
     Message,
     MessageStatusEvent,
-    TenantDayCounter,
 )
 
 SAO_PAULO = "America/Sao_Paulo"
+
+
+# The ingest path's statements as SQL text: SQLAlchemy does not cache the compilation of
+# PostgreSQL INSERT … ON CONFLICT constructs, and compiling them on every message cost more CPU
+# than everything else the conversation service does per webhook.
+_LEAD_UPSERT = text(
+    "INSERT INTO conversation.leads (id, tenant_id, phone, name, last_message_at)"
+    " VALUES (:id, :tenant_id, :phone, :name, :at)"
+    " ON CONFLICT (tenant_id, phone) DO UPDATE"
+    " SET name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE leads.name END"
+    # xmax is 0 only on a freshly inserted row version, not on one the conflict branch updated.
+    " RETURNING id, xmax = 0 AS new, opted_out"
+)
+_DAY_COUNTER = text(
+    "INSERT INTO conversation.tenant_day_counters (tenant_id, day, new_leads)"
+    " VALUES (:tenant_id, (now() AT TIME ZONE 'America/Sao_Paulo')::date, 1)"
+    " ON CONFLICT (tenant_id, day) DO UPDATE SET new_leads = tenant_day_counters.new_leads + 1"
+    " RETURNING new_leads"
+)
+_CONVERSATION_UPSERT = text(
+    "INSERT INTO conversation.conversations (id, tenant_id, lead_id, channel_id)"
+    " VALUES (:id, :tenant_id, :lead_id, :channel_id)"
+    " ON CONFLICT (tenant_id, lead_id) DO UPDATE"
+    " SET channel_id = coalesce(excluded.channel_id, conversations.channel_id)"
+    " RETURNING id, owner"
+)
+_MESSAGE_COLUMNS = (
+    "id", "tenant_id", "lead_id", "conversation_id", "direction", "provider", "external_id", "kind",
+    "text", "media", "location", "reply_id", "raw", "sent_at", "auto_reply_blocked",
+)  # fmt: skip
+_MESSAGE_DEFAULTS: dict[str, Any] = {"media": None, "location": None, "raw": None, "auto_reply_blocked": None}
+_MESSAGE_INSERT = text(
+    f"INSERT INTO conversation.messages ({', '.join(_MESSAGE_COLUMNS)})"
+    f" VALUES ({', '.join(':' + c for c in _MESSAGE_COLUMNS)})"
+    " ON CONFLICT (tenant_id, provider, external_id) DO NOTHING RETURNING id"
+).bindparams(
+    bindparam("media", type_=JSONB), bindparam("location", type_=JSONB), bindparam("raw", type_=JSONB)
+)
 
 
 class LeadRepository:
@@ -31,16 +67,8 @@ class LeadRepository:
         self, tenant_id: uuid.UUID, phone: str, name: str, at: datetime
     ) -> tuple[uuid.UUID, bool, bool]:
         """(lead id, created, opted out). Race-safe: concurrent first messages meet in the unique index."""
-        stmt = insert(Lead).values(
-            id=uuid.uuid4(), tenant_id=tenant_id, phone=phone, name=name, last_message_at=at
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[Lead.tenant_id, Lead.phone],
-            set_={"name": case((stmt.excluded.name != "", stmt.excluded.name), else_=Lead.name)},
-        )
-        # xmax is 0 only on a freshly inserted row version, not on one the conflict branch updated.
-        result: Result[Any] = await self.session.execute(
-            stmt.returning(Lead.id, literal_column("xmax = 0").label("new"), Lead.opted_out)
+        result = await self.session.execute(
+            _LEAD_UPSERT, {"id": uuid.uuid4(), "tenant_id": tenant_id, "phone": phone, "name": name, "at": at}
         )
         lead_id, new, opted_out = result.one()
         return lead_id, bool(new), bool(opted_out)
@@ -77,13 +105,7 @@ class DayCounterRepository:
     async def add_new_lead(self, tenant_id: uuid.UUID) -> int:
         """Today's new-lead count including this one. The row lock taken by the upsert serialises
         concurrent lead creations of one tenant until commit, so every count is exact."""
-        today = func.timezone(SAO_PAULO, func.now()).cast(Date)
-        stmt = insert(TenantDayCounter).values(tenant_id=tenant_id, day=today, new_leads=1)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[TenantDayCounter.tenant_id, TenantDayCounter.day],
-            set_={"new_leads": TenantDayCounter.new_leads + 1},
-        )
-        return int((await self.session.execute(stmt.returning(TenantDayCounter.new_leads))).scalar_one())
+        return int((await self.session.execute(_DAY_COUNTER, {"tenant_id": tenant_id})).scalar_one())
 
 
 class EventRepository:
@@ -140,14 +162,8 @@ class ConversationRepository:
     ) -> tuple[uuid.UUID, str]:
         """(id, owner) of the lead's one open conversation; a known channel is kept when a message
         has none."""
-        stmt = insert(Conversation).values(
-            id=uuid.uuid4(), tenant_id=tenant_id, lead_id=lead_id, channel_id=channel_id
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[Conversation.tenant_id, Conversation.lead_id],
-            set_={"channel_id": func.coalesce(stmt.excluded.channel_id, Conversation.channel_id)},
-        )
-        row = (await self.session.execute(stmt.returning(Conversation.id, Conversation.owner))).one()
+        params = {"id": uuid.uuid4(), "tenant_id": tenant_id, "lead_id": lead_id, "channel_id": channel_id}
+        row = (await self.session.execute(_CONVERSATION_UPSERT, params)).one()
         return row.id, row.owner
 
     async def lead_of(self, tenant_id: uuid.UUID, conversation_id: uuid.UUID) -> uuid.UUID:
@@ -170,13 +186,8 @@ class MessageRepository:
 
     async def insert_once(self, values: dict[str, Any]) -> uuid.UUID | None:
         """The new message's id, or None when (tenant, provider, external id) is already stored."""
-        stmt = (
-            insert(Message)
-            .values(id=uuid.uuid4(), **values)
-            .on_conflict_do_nothing(index_elements=["tenant_id", "provider", "external_id"])
-            .returning(Message.id)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        params = {**_MESSAGE_DEFAULTS, **values, "id": uuid.uuid4()}
+        return (await self.session.execute(_MESSAGE_INSERT, params)).scalar_one_or_none()
 
     async def by_external_id(
         self, tenant_id: uuid.UUID, provider: str, external_id: str

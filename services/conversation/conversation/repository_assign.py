@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Row, Text, cast, func, literal, select, update
+from sqlalchemy import Row, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -116,19 +116,22 @@ class LiveEventRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def publish(self, kind: str, tenant_id: uuid.UUID, lead_id: uuid.UUID) -> None:
-        """NOTIFY listeners at commit (and never if this transaction rolls back). The lead's seller is
-        read in the same statement, as this transaction sees it, so role filtering is exact."""
-        assigned = (
-            select(func.coalesce(cast(Lead.assigned_user_id, Text), ""))
-            .where(Lead.tenant_id == tenant_id, Lead.id == lead_id)
-            .scalar_subquery()
+    async def notify(self, events: list[tuple[str, str, str]]) -> None:
+        """One NOTIFY per event, all in this one transaction. Each lead's seller is read now, from
+        committed state, so the stream's role filtering sees who the lead belongs to."""
+        await self.session.execute(
+            text(
+                "SELECT pg_notify(:channel, json_build_object('type', e.kind, 'tenant_id', e.tenant,"
+                " 'lead_id', e.lead, 'assigned_user_id', coalesce(l.assigned_user_id::text, ''),"
+                " 'at', now())::text)"
+                " FROM unnest(CAST(:kinds AS text[]), CAST(:tenants AS uuid[]), CAST(:leads AS uuid[]))"
+                " AS e(kind, tenant, lead)"
+                " LEFT JOIN conversation.leads l ON l.tenant_id = e.tenant AND l.id = e.lead"
+            ),
+            {
+                "channel": EVENTS_CHANNEL,
+                "kinds": [kind for kind, _, _ in events],
+                "tenants": [uuid.UUID(tenant) for _, tenant, _ in events],
+                "leads": [uuid.UUID(lead) for _, _, lead in events],
+            },
         )
-        payload = func.json_build_object(
-            literal("type", Text), literal(kind, Text),
-            literal("tenant_id", Text), literal(str(tenant_id), Text),
-            literal("lead_id", Text), literal(str(lead_id), Text),
-            literal("assigned_user_id", Text), func.coalesce(assigned, ""),
-            literal("at", Text), func.now(),
-        )  # fmt: skip
-        await self.session.execute(select(func.pg_notify(literal(EVENTS_CHANNEL, Text), cast(payload, Text))))

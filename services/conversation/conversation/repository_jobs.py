@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, case, func, select, text, update
+from sqlalchemy import Row, and_, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,28 @@ from conversation.domain import Debounce
 from conversation.models import Conversation, ConversationEvent, Lead, LeadProfile, Message, ReplyJob
 
 PENDING = ("queued", "retry_wait")
+
+
+# SQL text because SQLAlchemy does not cache compiled PostgreSQL INSERT … ON CONFLICT statements,
+# and this one runs for every inbound message. The conflict target names the partial index by its
+# predicate, as Postgres requires.
+_SCHEDULE = text(
+    "INSERT INTO conversation.reply_jobs (id, tenant_id, conversation_id, lead_id, status, run_after,"
+    " burst_started_at, last_message_id, traceparent, tracestate)"
+    " VALUES (:id, :tenant_id, :conversation_id, :lead_id, 'queued', now() + make_interval(secs => :delay),"
+    " now(), :message_id, :traceparent, :tracestate)"
+    " ON CONFLICT (conversation_id) WHERE status IN ('queued', 'retry_wait') DO UPDATE SET"
+    " status = 'queued',"
+    # A job waiting for the model (retry_wait) is woken: the lead's new message deserves a try now.
+    " run_after = CASE WHEN reply_jobs.status = 'retry_wait' THEN now() + make_interval(secs => :delay)"
+    " ELSE least(now() + make_interval(secs => :delay),"
+    " reply_jobs.burst_started_at + make_interval(secs => :max_wait)) END,"
+    " burst_started_at = CASE WHEN reply_jobs.status = 'retry_wait' THEN now()"
+    " ELSE reply_jobs.burst_started_at END,"
+    " last_message_id = excluded.last_message_id, traceparent = excluded.traceparent,"
+    " tracestate = excluded.tracestate, updated_at = now()"
+    " RETURNING id"
+)
 
 
 class ReplyJobRepository:
@@ -39,37 +61,18 @@ class ReplyJobRepository:
 
         A job waiting for the model (retry_wait) is woken: the lead's new message deserves a try now.
         """
-        now = func.now()
-        delay = timedelta(seconds=debounce.seconds)
-        stmt = insert(ReplyJob).values(
-            id=uuid.uuid4(),
-            tenant_id=tenant_id,
-            conversation_id=conversation_id,
-            lead_id=lead_id,
-            status="queued",
-            run_after=now + delay,
-            burst_started_at=now,
-            last_message_id=message_id,
-            traceparent=carrier.get("traceparent", ""),
-            tracestate=carrier.get("tracestate", ""),
-        )
-        waking = ReplyJob.status == "retry_wait"
-        capped = func.least(now + delay, ReplyJob.burst_started_at + timedelta(seconds=debounce.max_wait))
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[ReplyJob.conversation_id],
-            # Literal, not bound: Postgres matches the partial index by its predicate's text.
-            index_where=text("status IN ('queued', 'retry_wait')"),
-            set_={
-                "status": "queued",
-                "run_after": case((waking, now + delay), else_=capped),
-                "burst_started_at": case((waking, now), else_=ReplyJob.burst_started_at),
-                "last_message_id": stmt.excluded.last_message_id,
-                "traceparent": stmt.excluded.traceparent,
-                "tracestate": stmt.excluded.tracestate,
-                "updated_at": now,
-            },
-        )
-        return (await self.session.execute(stmt.returning(ReplyJob.id))).scalar_one()
+        params = {
+            "id": uuid.uuid4(),
+            "tenant_id": tenant_id,
+            "conversation_id": conversation_id,
+            "lead_id": lead_id,
+            "message_id": message_id,
+            "delay": float(debounce.seconds),
+            "max_wait": float(debounce.max_wait),
+            "traceparent": carrier.get("traceparent", ""),
+            "tracestate": carrier.get("tracestate", ""),
+        }
+        return (await self.session.execute(_SCHEDULE, params)).scalar_one()  # type: ignore[no-any-return]
 
     async def claim(self, token: str, lease: float, limit: int) -> Sequence[ReplyJob]:
         """Due pending jobs first, then jobs whose worker's lease ran out; each one to one claimer."""

@@ -9,7 +9,7 @@ import grpc
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from conversation import diagnosis, leads, ownership, service
+from conversation import diagnosis, events, leads, ownership, service
 from conversation.assigner import make_assigner
 from conversation.codec import (
     decode_filters,
@@ -223,6 +223,7 @@ def make_worker(settings: Settings, engine: AsyncEngine, peers: Peers, name: str
         policy=Policy(settings.reply_retry_first_seconds, settings.reply_retry_max_seconds),
         assign_every=settings.assignment_sweep_seconds,
     )
+    events.attach(engine)
     sessions = db.session_factory(engine)
     assigner = make_assigner(settings, sessions, peers.tenant, peers.notify.stub)
     return ReplyWorker(sessions, peers.ai, peers.notify, config, name, assigner)
@@ -233,6 +234,7 @@ def build(
 ) -> rpc.Server:
     """The gRPC server (the reply worker is started separately: serve(), or a test)."""
     peers = peers or connect(settings)
+    events.attach(engine)
     debounce = DebounceCache(
         peers.tenant, settings.reply_debounce_seconds, settings.reply_settings_cache_seconds
     )
