@@ -14,8 +14,10 @@ def create_engine(url: str, *, pool_size: int, max_overflow: int, application_na
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        # A connection that died with a Postgres restart is replaced instead of failing a request.
-        pool_pre_ping=True,
+        # No ping per checkout (a round trip on every transaction, a fifth of ingest's cost): after a
+        # Postgres restart the first statement on a dead connection fails, SQLAlchemy then discards
+        # the whole pool, and readiness reports NOT_SERVING until the database answers again.
+        pool_pre_ping=False,
         pool_timeout=10,
         connect_args={
             "server_settings": {"application_name": application_name},
