@@ -12,7 +12,7 @@ PROTO_FILES := $(shell find protos -name '*.proto')
 help:
 	@echo "make run    start the whole stack (Postgres, migrations, superadmin, five services)"
 	@echo "make test   lint, type-check and run every test"
-	@echo "make bench   throughput/latency benchmarks of the whole stack (about 3 minutes)"
+	@echo "make bench   throughput/latency benchmarks of the whole stack (about 6 minutes)"
 	@echo "make protos  regenerate gRPC code;  make migrate  bootstrap + migrate + seed only"
 	@echo "make backup  dump the database;  make restore FILE=…  restore a dump"
 

@@ -8,6 +8,10 @@ PLAN.json lists request templates (path, headers, body with a ``{MID}`` placehol
 message id, and the Meta app secret when the body must be signed). Each request takes the next
 template round-robin; a share of requests re-sends an earlier message (provider retries) to check
 deduplication. The result records the message ids acknowledged with 200 for the loss check.
+
+With ``--new-phones`` every request comes from a phone never used before and nothing is re-sent (one
+message per lead, so each lead gets exactly one reply); the result then also lists, per request
+acknowledged with 200, the phone and the wall-clock ack time (``time.time()``), for the reply path.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ class Stats:
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     acked: list[str] = field(default_factory=list)
+    # (phone, time.time() at the ack); only with --new-phones.
+    acked_phones: list[tuple[str, float]] = field(default_factory=list)
     errors: int = 0
     sent: int = 0
 
@@ -77,7 +83,7 @@ class Connection:
 
 
 class Generator:
-    def __init__(self, plan: dict[str, Any], duplicate_share: float) -> None:
+    def __init__(self, plan: dict[str, Any], duplicate_share: float, new_phones: bool = False) -> None:
         self.host = plan["host"]
         self.port = plan["port"]
         self.templates = [Template(**t) for t in plan["templates"]]
@@ -85,14 +91,22 @@ class Generator:
         self.duplicate_share = duplicate_share
         self.recent: list[tuple[bytes, str]] = []
         self.stats = Stats()
+        self.new_phones = new_phones
+        self.phone_of: dict[str, str] = {}
+        # A random area code and prefix per run, so a second run never reuses a lead.
+        self.phone_base = f"55{random.randrange(11, 99)}9{random.randrange(10, 99)}"
 
     def next_request(self) -> tuple[bytes, str]:
-        if self.recent and random.random() < self.duplicate_share:
+        if not self.new_phones and self.recent and random.random() < self.duplicate_share:
             return random.choice(self.recent)
         template = next(self.cycle)
         mid = uuid.uuid4().hex
-        # 20,000 leads in all: most messages come from people who already wrote.
-        phone = f"55419{random.randrange(20_000):08d}"
+        if self.new_phones:
+            phone = f"{self.phone_base}{len(self.phone_of):06d}"
+            self.phone_of[mid] = phone
+        else:
+            # 20,000 leads in all: most messages come from people who already wrote.
+            phone = f"55419{random.randrange(20_000):08d}"
         body = template.body.replace("{MID}", mid).replace("{PHONE}", phone).encode()
         headers = dict(template.headers)
         if template.app_secret:
@@ -120,6 +134,8 @@ class Generator:
         self.stats.statuses[status] = self.stats.statuses.get(status, 0) + 1
         if status == 200:
             self.stats.acked.append(mid)
+            if mid in self.phone_of:
+                self.stats.acked_phones.append((self.phone_of[mid], time.time()))
 
     async def run_max(self, seconds: float, connections: int) -> float:
         deadline = time.perf_counter() + seconds
@@ -179,6 +195,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--duplicates", type=float, default=0.05)
+    parser.add_argument("--new-phones", action="store_true", help="one message per new lead, no re-sends")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     try:
@@ -187,7 +204,7 @@ def main() -> None:
         uvloop.install()
     except ImportError:
         pass
-    generator = Generator(json.loads(args.plan.read_text()), args.duplicates)
+    generator = Generator(json.loads(args.plan.read_text()), args.duplicates, args.new_phones)
     if args.mode == "max":
         elapsed = asyncio.run(generator.run_max(args.seconds, args.connections))
     else:
@@ -205,6 +222,7 @@ def main() -> None:
         "p95_ms": percentile(lat, 0.95) * 1000,
         "p99_ms": percentile(lat, 0.99) * 1000,
         "acked_unique": sorted(set(generator.stats.acked)),
+        "acked_phones": generator.stats.acked_phones,
         "pid": os.getpid(),
     }
     args.out.write_text(json.dumps(result))

@@ -6,10 +6,15 @@ Phases (each prints its figures; a JSON summary goes to .data/bench/):
                  requests re-sent (provider retries); then every acknowledged message id is looked
                  up in Postgres: lost = acked but not stored, duplicated = stored twice
   3. steady    — a fixed 500 webhooks/s for 30 s: acknowledgement latency
-  4. leads     — the leads list with 100,000 leads and 1,000,000 messages in one tenant
+  4. reply     — a second, fresh stack with the reply workers on (REPLY_WORKERS=8), a 1 s debounce,
+                 the built-in responder (no OPENAI_API_KEY: a zero-latency model) and notify sending
+                 to a fake provider process on 127.0.0.1; Z-API webhooks at a steady 100 leads/s for
+                 BENCH_REPLY_SECONDS (20), each from a new phone: webhook ack → provider receipt,
+                 minus the debounce window, p50/p95/p99, and lost / duplicated replies
+  5. leads     — the leads list with 100,000 leads and 1,000,000 messages in one tenant
 Mixed providers (Z-API, 360dialog, Gupshup, Meta — signed), 50 tenants, realistic payloads.
-Tracing is on at the default sampling. Reply workers are off (REPLY_WORKERS=0) so this measures
-ingest, reply jobs written but not run; the reply path has its own phase when it exists.
+Tracing is on at the default sampling. In phases 2-3 reply workers are off (REPLY_WORKERS=0) so they
+measure ingest, reply jobs written but not run.
 """
 
 from __future__ import annotations
@@ -31,13 +36,21 @@ from typing import Any
 
 import asyncpg
 import httpx
+import replypath
 
 ROOT = Path(__file__).resolve().parent.parent
 PAYLOADS = ROOT / "services/gateway/tests/unit/providers/payloads"
 TENANTS = int(os.environ.get("BENCH_TENANTS", "50"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
 STEADY_RATE = float(os.environ.get("BENCH_RATE", "500"))
+REPLY_RATE = float(os.environ.get("BENCH_REPLY_RATE", "100"))
+REPLY_SECONDS = float(os.environ.get("BENCH_REPLY_SECONDS", "20"))
+REPLY_DEBOUNCE = 1  # whole seconds: the tenant's AI setting is an integer
+REPLY_WAIT = 30.0
 PY = sys.executable
+SERVICES = ("gateway", "tenant", "conversation", "ai", "notify")
+# BENCH_ONLY=reply runs the reply-path phase alone.
+ONLY = os.environ.get("BENCH_ONLY", "")
 
 
 def free_port() -> int:
@@ -48,6 +61,9 @@ def free_port() -> int:
 
 def say(text: str) -> None:
     print(f"bench | {text}", flush=True)
+
+
+PROVIDERS = ("zapi", "dialog360", "gupshup", "meta")
 
 
 def template_bodies(channel: dict[str, str]) -> tuple[str, dict[str, str], str]:
@@ -73,7 +89,11 @@ def template_bodies(channel: dict[str, str]) -> tuple[str, dict[str, str], str]:
     return body, {"X-Webhook-Secret": channel["webhook_secret"]}, ""
 
 
-async def seed(tenant_addr: str) -> list[dict[str, str]]:
+async def seed(
+    tenant_addr: str, providers: tuple[str, ...] = PROVIDERS, debounce: int | None = None
+) -> list[dict[str, str]]:
+    """TENANTS tenants with one channel per provider; `debounce` also saves it in their AI settings
+    (the conversation service takes the tenant's value over REPLY_DEBOUNCE_SECONDS once read)."""
     from kit import rpc
     from kit.context import CallContext
     from vellarys.tenant.v1 import tenant_pb2 as pb
@@ -109,7 +129,17 @@ async def seed(tenant_addr: str) -> list[dict[str, str]]:
             )
         ).tenant
         admin = CallContext(tenant_id=tenant.id, actor_id=str(uuid.uuid4()), role="admin").metadata()
-        for provider, code in codes.items():
+        if debounce is not None:
+            await stub.UpdateAiSettings(
+                pb.UpdateAiSettingsRequest(
+                    tenant_id=tenant.id,
+                    settings=pb.AiSettings(debounce_seconds=debounce),
+                    fields=["debounce_seconds"],
+                ),
+                metadata=admin,
+            )
+        for provider in providers:
+            code = codes[provider]
             secrets_ = {
                 "zapi": {"token": "t"},
                 "gupshup": {"api_key": "k"},
@@ -201,14 +231,8 @@ def report(name: str, result: dict[str, Any]) -> None:
     )
 
 
-def main() -> int:
-    work = Path(tempfile.mkdtemp(prefix="vellarys-bench-"))
-    out_dir = ROOT / ".data" / "bench"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    summary: dict[str, Any] = {}
-    ports = {name: free_port() for name in ("gateway", "tenant", "conversation", "ai", "notify", "bare")}
-    key = secrets.token_urlsafe(48)
-    env = {
+def stack_env(work: Path, key: str, ports: dict[str, int]) -> dict[str, str]:
+    return {
         **os.environ,
         "VELLARYS_DATA_DIR": str(work),
         "SECRET_KEY": key,
@@ -217,10 +241,79 @@ def main() -> int:
         "TENANTS_HARD_LIMIT": "1000",
         "ENVIRONMENT": "development",
         "SUPERADMIN_PASSWORD": secrets.token_urlsafe(16),
-        **{f"{n.upper()}_PORT": str(p) for n, p in ports.items() if n != "bare"},
-        **{f"{n.upper()}_ADDR": f"127.0.0.1:{p}" for n, p in ports.items() if n not in ("gateway", "bare")},
-        **{f"{n.upper()}_METRICS_PORT": "0" for n in ("tenant", "conversation", "ai", "notify")},
+        **{f"{n.upper()}_PORT": str(p) for n, p in ports.items() if n in SERVICES},
+        **{f"{n.upper()}_ADDR": f"127.0.0.1:{p}" for n, p in ports.items() if n in SERVICES[1:]},
+        "METRICS_PORT": "0",  # nothing scrapes here, and the default ports may be taken
     }
+
+
+def stop(*procs: subprocess.Popen[bytes]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+
+
+def reply_phase(key: str) -> dict[str, Any]:
+    """A fresh stack (its own data dir: the ingest phases left thousands of reply jobs pending that
+    running workers would otherwise drain) answering through a fake provider process."""
+    work = Path(tempfile.mkdtemp(prefix="vellarys-bench-reply-"))
+    ports = {name: free_port() for name in ("gateway", "tenant", "conversation", "ai", "notify", "fake")}
+    fake_url = f"http://127.0.0.1:{ports['fake']}"
+    env = {
+        **stack_env(work, key, ports),
+        "REPLY_WORKERS": "8",
+        "REPLY_DEBOUNCE_SECONDS": str(float(REPLY_DEBOUNCE)),
+        "ZAPI_BASE_URL": fake_url,
+        "DIALOG360_BASE_URL": fake_url,
+        "GUPSHUP_BASE_URL": fake_url,
+        "META_GRAPH_BASE_URL": f"{fake_url}/v24.0",
+    }
+    env.pop("OPENAI_API_KEY", None)  # the built-in responder: a zero-latency model
+    fake = subprocess.Popen([PY, str(ROOT / "bench/fakeprovider.py"), str(ports["fake"])], env=env)
+    stack = subprocess.Popen([PY, "-m", "kit.stack", "run"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    try:
+        wait_http(f"{fake_url}/health", fake)
+        wait_http(f"http://127.0.0.1:{ports['gateway']}/api/health/detailed", stack)
+        say(f"reply stack up; seeding {TENANTS} tenants with a Z-API channel, debounce {REPLY_DEBOUNCE} s")
+        channels = asyncio.run(seed(f"127.0.0.1:{ports['tenant']}", ("zapi",), REPLY_DEBOUNCE))
+        plan(channels, ports["gateway"], work / "plan.json")
+        say(f"phase 4: reply path, steady {REPLY_RATE:.0f} leads/s (a new phone each), {REPLY_SECONDS:.0f} s")
+        load = loadgen(
+            work / "plan.json",
+            work / "reply-out.json",
+            *("--mode", "rate", "--rate", str(REPLY_RATE), "--seconds", str(REPLY_SECONDS), "--new-phones"),
+        )
+        report("reply-ack", load)
+        acks = [(str(p), float(t)) for p, t in load["acked_phones"]]
+        replypath.wait_for_replies(fake_url, {replypath.digits(p) for p, _ in acks}, REPLY_WAIT)
+        result = replypath.figures(acks, replypath.records(fake_url), float(REPLY_DEBOUNCE))
+        for line in replypath.lines(result):
+            say(line)
+        load.pop("acked_unique", None)
+        load.pop("acked_phones", None)
+        return {**result, "ack": load}
+    finally:
+        stop(fake, stack)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> int:
+    if ONLY == "reply":
+        key = secrets.token_urlsafe(48)
+        os.environ["SECRET_KEY"] = key
+        from kit import rpc
+
+        rpc.configure_internal_auth(key)
+        print(json.dumps(reply_phase(key), indent=2))
+        return 0
+    work = Path(tempfile.mkdtemp(prefix="vellarys-bench-"))
+    out_dir = ROOT / ".data" / "bench"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary: dict[str, Any] = {}
+    ports = {name: free_port() for name in ("gateway", "tenant", "conversation", "ai", "notify", "bare")}
+    key = secrets.token_urlsafe(48)
+    env = stack_env(work, key, ports)
     bare = subprocess.Popen([PY, str(ROOT / "bench/bare.py"), str(ports["bare"])])
     stack = subprocess.Popen([PY, "-m", "kit.stack", "run"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     try:
@@ -274,14 +367,12 @@ def main() -> int:
         summary["ratio_vs_bare"] = ratio
         say(f"ratio      sustained / bare = {ratio:.2f}")
     finally:
-        for proc in (bare, stack):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(timeout=60)
+        stop(bare, stack)
         shutil.rmtree(work, ignore_errors=True)
+    summary["reply"] = reply_phase(key)
     leads = ROOT / "services/conversation/bench/leads_list.py"
     if leads.exists():
-        say("phase 4: leads list, 100,000 leads / 1,000,000 messages")
+        say("phase 5: leads list, 100,000 leads / 1,000,000 messages")
         subprocess.run([PY, str(leads)], check=False)
     for phase in ("bare", "sustained", "steady"):
         summary[phase].pop("acked_unique", None)

@@ -37,6 +37,8 @@ def stack_env(data_dir: Path, **extra: str) -> dict[str, str]:
         SUPERADMIN_EMAIL=SUPERADMIN["email"],
         SUPERADMIN_PASSWORD=SUPERADMIN["password"],
         GRPC_GRACE_SECONDS="3",
+        # The services' default metrics ports may be taken on a shared machine.
+        METRICS_PORT="0",
         **{f"{n.upper()}_PORT": str(p) for n, p in ports.items()},
         **{f"{n.upper()}_ADDR": f"127.0.0.1:{p}" for n, p in ports.items() if n != "gateway"},
     )

@@ -6,11 +6,12 @@ scores the lead and hands off when the lead asks for a person.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ai.extract import Fact, facts, handoff_request
+from ai.extract import Fact, facts, fold, handoff_request
 
 MODEL = "offline"
 LEAD, ASSISTANT, SELLER = "lead", "assistant", "seller"
@@ -134,38 +135,113 @@ def latest_lead_turns(history: Sequence[Turn]) -> list[str]:
     return pending[::-1]
 
 
+@dataclass(frozen=True)
+class Options:
+    """What the tenant decides: its greeting, catalog suggestions already found, its handoff rules."""
+
+    greeting: str = ""
+    suggestions: Sequence[str] = ()
+    handoff_score: int = 0  # 0 = never by score
+    handoff_keywords: Sequence[str] = ()
+    on_human_request: bool = True
+
+
+HANDOFF_TEXT = "Com essas informações, um de nossos corretores vai continuar o seu atendimento em breve."
+SUGGESTIONS_INTRO = "Encontrei no nosso catálogo:"
+
+
+def read_profile(
+    history: Sequence[Turn], known: Sequence[Fact] = (), vocabulary: Sequence[str] = ()
+) -> dict[str, Fact]:
+    """What the lead told us so far: the stored profile, updated by every lead message."""
+    profile = {f.name: f for f in known if f.value}
+    profile.update(facts((t.text for t in history if t.role == LEAD), vocabulary))
+    return profile
+
+
 def respond(
-    lead_name: str, history: Sequence[Turn], known: Sequence[Fact] = (), vocabulary: Sequence[str] = ()
+    lead_name: str,
+    history: Sequence[Turn],
+    known: Sequence[Fact] = (),
+    vocabulary: Sequence[str] = (),
+    options: Options = Options(),
 ) -> Reply:
     """`vocabulary`: the tenant's catalog place names, so "no centro" is read as the Centro."""
-    profile = {f.name: f for f in known if f.value}
-    learned = facts((t.text for t in history if t.role == LEAD), vocabulary)
-    profile.update(learned)
+    profile = read_profile(history, known, vocabulary)
     total, reasons = score(profile)
     ordered = [profile[n] for n in WEIGHTS if n in profile] + [
         f for n, f in profile.items() if n not in WEIGHTS
     ]
     name = first_name(lead_name)
-    asked = next((e for t in latest_lead_turns(history) if (e := handoff_request(t))), None)
+    pending = latest_lead_turns(history)
+    asked = (
+        next((e for t in pending if (e := handoff_request(t))), None) if options.on_human_request else None
+    )
     if asked:
         text = f"Claro{', ' + name if name else ''}! Vou chamar um corretor para continuar o seu atendimento."
         reason = f"o lead pediu para falar com uma pessoa: “{asked}”"
         return Reply(text, ordered, total, reasons, handoff=True, handoff_reason=reason)
-    fresh = facts(latest_lead_turns(history), vocabulary)
-    return Reply(compose(name, history, profile, fresh), ordered, total, reasons)
+    fresh = facts(pending, vocabulary)
+    rule = rule_handoff(pending, total, options)
+    text = compose(name, history, profile, fresh, options, handing_off=rule is not None)
+    return Reply(text, ordered, total, reasons, handoff=rule is not None, handoff_reason=rule or "")
 
 
-def compose(name: str, history: Sequence[Turn], profile: dict[str, Fact], fresh: dict[str, Fact]) -> str:
-    is_new = not any(t.role in (ASSISTANT, SELLER) for t in history)
-    opening = (
+def rule_handoff(pending: Sequence[str], total: int, options: Options) -> str | None:
+    """The tenant's handoff keywords and score threshold."""
+    said = fold(" ".join(pending))
+    for keyword in options.handoff_keywords:
+        key = fold(keyword.strip())
+        if key and re.search(rf"(?<!\w){re.escape(key)}(?!\w)", said):
+            return f"palavra-chave de transferência: “{keyword.strip()}”"
+    if options.handoff_score and total >= options.handoff_score:
+        return f"pontuação {total} atingiu o limite de {options.handoff_score}"
+    return None
+
+
+def greeting_opening(greeting: str, name: str) -> str:
+    """The tenant's greeting, with the lead's first name and without its own question (we ask ours)."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", greeting.strip()) if s and not s.endswith("?")]
+    if not sentences:
+        return ""
+    if name:
+        sentences[0] = SALUTATION.sub(lambda m: f"{m.group(1)}, {name}!", sentences[0], count=1)
+    return " ".join(sentences)
+
+
+SALUTATION = re.compile(r"^(Olá|Ola|Oi|Bom dia|Boa tarde|Boa noite)\s*[!,.]?(?=\s|$)", re.IGNORECASE)
+
+
+def opening_for(name: str, history: Sequence[Turn], greeting: str) -> str:
+    if any(t.role in (ASSISTANT, SELLER) for t in history):
+        return "Perfeito!"
+    return greeting_opening(greeting, name) or (
         f"Olá{', ' + name if name else ''}! Sou o assistente virtual da imobiliária e vou te ajudar "
         "a encontrar o imóvel ideal."
-        if is_new
-        else "Perfeito!"
     )
+
+
+def compose(
+    name: str,
+    history: Sequence[Turn],
+    profile: dict[str, Fact],
+    fresh: dict[str, Fact],
+    options: Options = Options(),
+    handing_off: bool = False,
+) -> str:
+    opening = opening_for(name, history, options.greeting)
     noted = [display(fresh[n]) for n in WEIGHTS if n in fresh]
     summary = f" Anotei: {', '.join(noted)}." if noted else ""
+    listed = (
+        "\n\n" + SUGGESTIONS_INTRO + "\n" + "\n".join(options.suggestions) + "\n\n"
+        if options.suggestions
+        else " "
+    )
     gaps = missing(profile)
-    if not gaps:
-        return f"{opening}{summary} Já tenho tudo o que preciso: vou separar as melhores opções para você."
-    return f"{opening}{summary} {question(gaps[0], profile)}"
+    if handing_off:
+        closing = HANDOFF_TEXT
+    elif not gaps:
+        closing = "Já tenho tudo o que preciso: vou separar as melhores opções para você."
+    else:
+        closing = question(gaps[0], profile)
+    return f"{opening}{summary}{listed}{closing}"

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Protocol
 
 from ai.extract import Fact
 from ai.offline import Turn
@@ -58,3 +59,9 @@ class Generated:
     retry_later: bool = False
     opt_out: bool = False
     opt_in: bool = False
+
+
+class Responder(Protocol):
+    """Answers a conversation: the model (ai.responder) or the built-in rules (ai.offline_path)."""
+
+    async def respond(self, request: ReplyInput) -> Generated: ...

@@ -15,8 +15,7 @@ import grpc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai import authz, codec, metrics, service, simulator_service
-from ai.reply import ReplyInput
-from ai.responder import ModelResponder
+from ai.reply import ReplyInput, Responder
 from ai.tenant_port import TenantPort
 from vellarys.ai.v1 import ai_pb2 as pb
 
@@ -26,7 +25,7 @@ Ctx: TypeAlias = grpc.aio.ServicerContext
 
 class SimulatorRpcs:
     sessions: async_sessionmaker[AsyncSession]
-    responder: ModelResponder | None
+    responder: Responder | None
     tenants: TenantPort
 
     async def Simulate(self, request: pb.SimulateRequest, context: Ctx) -> pb.SimulateResponse:

@@ -16,6 +16,8 @@ from ai import authz, job_calls, metrics, model, service
 from ai.breaker import CircuitBreaker
 from ai.codec import decode_request, encode_day, encode_reply
 from ai.config import Settings
+from ai.offline_path import OfflineResponder
+from ai.reply import Responder
 from ai.responder import ModelResponder
 from ai.rpc_simulator import SimulatorRpcs
 from ai.tenant_port import GrpcTenantPort, TenantPort
@@ -31,7 +33,7 @@ class AiServicer(SimulatorRpcs, pb_grpc.AiServiceServicer):
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        responder: ModelResponder | None,
+        responder: Responder,
         tenants: TenantPort,
     ) -> None:
         self.sessions = sessions
@@ -74,13 +76,10 @@ def tenant_port(settings: Settings) -> TenantPort:
     return GrpcTenantPort(tpb_grpc.TenantServiceStub(channel))
 
 
-def make_responder(
-    settings: Settings, tenants: TenantPort | None, breaker: CircuitBreaker | None
-) -> ModelResponder | None:
+def make_responder(settings: Settings, tenants: TenantPort, breaker: CircuitBreaker | None) -> Responder:
     if not settings.model_enabled:
         log.info("no OPENAI_API_KEY: the built-in Portuguese responder answers")
-        return None
-    tenants = tenants or tenant_port(settings)
+        return OfflineResponder(tenants)
     client = model.make_client(
         settings.openai_api_key,
         settings.openai_base_url,

@@ -13,9 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai import errors, offline, optout, pricing
 from ai.models import Call
-from ai.reply import Generated, Outcome, ReplyInput
+from ai.reply import Generated, Outcome, ReplyInput, Responder
 from ai.repository import CallRepository, UsageDay
-from ai.responder import ModelResponder
 
 ROLES = (offline.LEAD, offline.ASSISTANT, offline.SELLER)
 MEDIA_MARKERS = {
@@ -88,7 +87,7 @@ def offline_reply(request: ReplyInput) -> Generated:
     )
 
 
-async def generate_reply(request: ReplyInput, model: ModelResponder | None) -> Generated:
+async def generate_reply(request: ReplyInput, model: Responder | None) -> Generated:
     """The next message for the lead and what was learned; never raises because the model failed."""
     validate(request)
     started = time.perf_counter()

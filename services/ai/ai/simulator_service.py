@@ -13,9 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai import errors, service, simulator
 from ai.models import SimulatorCase, SimulatorRun
-from ai.reply import Generated, ReplyInput
+from ai.reply import Generated, ReplyInput, Responder
 from ai.repository import SimulatorCaseRepository, SimulatorRunRepository
-from ai.responder import ModelResponder
 from ai.simulator import CaseSpec, Check
 from kit.errors import AlreadyExists, FailedPrecondition, NotFound
 
@@ -52,7 +51,7 @@ class CaseOutcome:
         }
 
 
-async def simulate(request: ReplyInput, model: ModelResponder | None) -> Generated:
+async def simulate(request: ReplyInput, model: Responder | None) -> Generated:
     """The reply GenerateReply would give, for a conversation that has no lead and no job."""
     if request.lead_id or request.job_id:
         raise errors.BadValue("lead_id", "must be empty in the simulator")
@@ -131,7 +130,7 @@ async def cases_to_run(session: AsyncSession, tenant_id: str, case_ids: Sequence
 
 
 async def run_cases(
-    tenant_id: str, cases: Sequence[SimulatorCase], model: ModelResponder | None
+    tenant_id: str, cases: Sequence[SimulatorCase], model: Responder | None
 ) -> list[CaseOutcome]:
     gate = asyncio.Semaphore(RUN_CONCURRENCY)
 

@@ -37,6 +37,7 @@ class TenantAiSettings:
     tone: str = ""
     company_info: str = ""
     business_hours: str = ""
+    greeting: str = ""
     fallback_message: str = DEFAULT_FALLBACK
     handoff: HandoffRules = field(default_factory=HandoffRules)
     model: str = "gpt-4o"
@@ -74,12 +75,26 @@ class PropertyFilters:
     limit: int = 3
 
 
+@dataclass(frozen=True)
+class CatalogPlaces:
+    """The neighbourhoods and cities of the tenant's available listings (the catalog's spelling)."""
+
+    neighbourhoods: tuple[str, ...] = ()
+    cities: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.neighbourhoods + self.cities
+
+
 class TenantPort(Protocol):
     async def ai_settings(self, tenant_id: str) -> TenantAiSettings: ...
 
     async def search_properties(self, tenant_id: str, filters: PropertyFilters) -> list[CatalogItem]: ...
 
     async def match_triggers(self, tenant_id: str, text: str) -> list[CatalogItem]: ...
+
+    async def catalog_places(self, tenant_id: str) -> CatalogPlaces: ...
 
 
 @contextmanager
@@ -142,6 +157,7 @@ def decode_settings(
         tone=current.tone,
         company_info=current.company_info,
         business_hours=current.business_hours,
+        greeting=current.greeting,
         fallback_message=current.fallback_message.strip() or DEFAULT_FALLBACK,
         handoff=HandoffRules(rules.score_threshold, tuple(rules.keywords), rules.on_human_request),
         model=current.model or "gpt-4o",
@@ -184,3 +200,8 @@ class GrpcTenantPort:
                 tpb.MatchProductsRequest(tenant_id=tenant_id, text=text[:2000], limit=5)
             )
         return [decode_product(m.product) for m in reply.matches]
+
+    async def catalog_places(self, tenant_id: str) -> CatalogPlaces:
+        with acting_for(tenant_id):
+            reply = await self.stub.ListCatalogPlaces(tpb.ListCatalogPlacesRequest(tenant_id=tenant_id))
+        return CatalogPlaces(tuple(reply.neighbourhoods), tuple(reply.cities))

@@ -11,7 +11,7 @@ class Settings(CommonSettings):
     conversation_database_url: str | None = None
 
     # Reply worker tasks in this process (0 = this replica only answers RPCs).
-    reply_workers: int = Field(default=4, ge=0, le=256)
+    reply_workers: int = Field(default=8, ge=0, le=256)
     # Used when the tenant's AI settings cannot be read (and until they are).
     reply_debounce_seconds: float = Field(default=3.0, ge=0, le=60)
     # A burst never delays its reply past this many debounce windows after its first message.
@@ -19,7 +19,7 @@ class Settings(CommonSettings):
     reply_settings_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
     # A claimed job whose worker died is claimed again after this; longer than the ai deadline.
     reply_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
-    reply_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    reply_poll_seconds: float = Field(default=0.1, gt=0, le=60)
     reply_ai_deadline_seconds: float = Field(default=20.0, gt=0, le=120)
     reply_notify_deadline_seconds: float = Field(default=5.0, gt=0, le=60)
     # While the model is down: first re-run after this, doubling, at most reply_retry_max_seconds.

@@ -232,3 +232,31 @@ def _filtered(query: Select[Any], tenant_id: uuid.UUID, f: SearchFilters) -> Sel
     if f.max_price_cents is not None:
         query = query.where(Product.price_cents <= f.max_price_cents)
     return query
+
+
+PLACES_LIMIT = 2000
+
+
+async def catalog_places(session: AsyncSession, tenant_id: uuid.UUID) -> tuple[list[str], list[str]]:
+    """Distinct neighbourhoods and cities of the tenant's available products, sorted by folded name."""
+    found: list[list[str]] = []
+    for column, norm in (
+        (Product.neighbourhood, Product.neighbourhood_norm),
+        (Product.city, Product.city_norm),
+    ):
+        query = (
+            select(norm, column, func.count())
+            .where(Product.tenant_id == tenant_id, Product.status == "available", norm != "")
+            .group_by(norm, column)
+        )
+        spellings: dict[str, list[tuple[int, int, str]]] = {}
+        for key, name, count in (await session.execute(query)).all():
+            if name.strip():
+                spellings.setdefault(key, []).append((_decorated(name), count, name.strip()))
+        found.append([max(spellings[key])[2] for key in sorted(spellings)][:PLACES_LIMIT])
+    return found[0], found[1]
+
+
+def _decorated(name: str) -> int:
+    """Capitals and accents: "Água Verde" is a better spelling to show than "agua verde"."""
+    return sum(1 for ch in name if ch != ch.lower() or not ch.isascii())

@@ -14,6 +14,7 @@ from tenant.config import Settings
 from tenant.models import Channel, Niche, Tenant
 from tenant.rpc_catalog import CatalogRpcs
 from tenant.rpc_identity import IdentityRpcs
+from tenant.rpc_places import PlacesRpcs
 from tenant.rpc_sellers import SellerRpcs
 from vellarys.tenant.v1 import tenant_pb2 as pb
 from vellarys.tenant.v1 import tenant_pb2_grpc as pb_grpc
@@ -82,7 +83,7 @@ def current_limits(tenant: Tenant) -> domain.PlanLimits:
     return domain.PlanLimits(**{f: getattr(tenant, f) for f in service.LIMIT_FIELDS})
 
 
-class TenantServicer(IdentityRpcs, CatalogRpcs, SellerRpcs, pb_grpc.TenantServiceServicer):
+class TenantServicer(IdentityRpcs, CatalogRpcs, SellerRpcs, PlacesRpcs, pb_grpc.TenantServiceServicer):
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self.sessions = sessions
         self.settings = settings

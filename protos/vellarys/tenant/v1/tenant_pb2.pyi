@@ -1106,3 +1106,17 @@ class ListAssignableSellersResponse(_message.Message):
     SELLERS_FIELD_NUMBER: _ClassVar[int]
     sellers: _containers.RepeatedCompositeFieldContainer[AssignableSeller]
     def __init__(self, sellers: _Optional[_Iterable[_Union[AssignableSeller, _Mapping]]] = ...) -> None: ...
+
+class ListCatalogPlacesRequest(_message.Message):
+    __slots__ = ("tenant_id",)
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
+
+class ListCatalogPlacesResponse(_message.Message):
+    __slots__ = ("neighbourhoods", "cities")
+    NEIGHBOURHOODS_FIELD_NUMBER: _ClassVar[int]
+    CITIES_FIELD_NUMBER: _ClassVar[int]
+    neighbourhoods: _containers.RepeatedScalarFieldContainer[str]
+    cities: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, neighbourhoods: _Optional[_Iterable[str]] = ..., cities: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -240,6 +240,11 @@ class TenantServiceStub:
                 request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAssignableSellersRequest.SerializeToString,
                 response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAssignableSellersResponse.FromString,
                 _registered_method=True)
+        self.ListCatalogPlaces = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/ListCatalogPlaces',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListCatalogPlacesRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListCatalogPlacesResponse.FromString,
+                _registered_method=True)
 
 
 class TenantServiceServicer:
@@ -508,6 +513,15 @@ class TenantServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCatalogPlaces(self, request, context):
+        """--- catalog places ---
+        The distinct neighbourhoods and cities of the tenant's available products: the vocabulary the
+        ai service's built-in responder reads places with. Internal "service" role and the tenant's users.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TenantServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -715,6 +729,11 @@ def add_TenantServiceServicer_to_server(servicer, server):
                     servicer.ListAssignableSellers,
                     request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAssignableSellersRequest.FromString,
                     response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAssignableSellersResponse.SerializeToString,
+            ),
+            'ListCatalogPlaces': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCatalogPlaces,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListCatalogPlacesRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListCatalogPlacesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1825,6 +1844,33 @@ class TenantService:
             '/vellarys.tenant.v1.TenantService/ListAssignableSellers',
             vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAssignableSellersRequest.SerializeToString,
             vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListAssignableSellersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCatalogPlaces(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/ListCatalogPlaces',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListCatalogPlacesRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListCatalogPlacesResponse.FromString,
             options,
             channel_credentials,
             insecure,

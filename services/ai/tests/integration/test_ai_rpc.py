@@ -19,12 +19,16 @@ from kit.testing import settings_for_tests
 from vellarys.ai.v1 import ai_pb2 as pb
 from vellarys.ai.v1 import ai_pb2_grpc as pb_grpc
 
+UNREACHABLE_TENANT = "127.0.0.1:1"
+
 
 @pytest.fixture(scope="module")
 async def stub(migrated, database_url) -> AsyncIterator[pb_grpc.AiServiceStub]:
     url = migrated("ai", ai.__file__)
     engine = db.create_engine(url, pool_size=2, max_overflow=2, application_name="test-ai")
-    server = build(settings_for_tests(Settings, database_url), engine, port=0)
+    # No tenant service listens there: the built-in responder still answers, with its defaults.
+    settings = settings_for_tests(Settings, database_url, tenant_addr=UNREACHABLE_TENANT)
+    server = build(settings, engine, port=0)
     await server.start()
     channel = rpc.make_channel(f"127.0.0.1:{server.port}")
     yield pb_grpc.AiServiceStub(channel)

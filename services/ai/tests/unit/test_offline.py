@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ai.extract import Fact, facts, fold
-from ai.offline import ASSISTANT, LEAD, Turn, respond
+from ai.offline import ASSISTANT, LEAD, Options, Turn, respond
 
 
 def lead(*texts: str) -> list[Turn]:
@@ -131,3 +131,26 @@ class TestRespond:
     def test_is_deterministic(self) -> None:
         history = lead("Quero comprar um terreno em Curitiba até R$ 300.000")
         assert respond("Ana", history) == respond("Ana", history)
+
+
+class TestTenantOptions:
+    def test_greeting_without_its_own_question(self) -> None:
+        options = Options(greeting="Olá! Sou a Bia. Como posso ajudar?")
+        reply = respond("maria", lead("oi"), options=options)
+        assert reply.text.startswith("Olá, Maria! Sou a Bia. ") and reply.text.count("?") == 1
+
+    def test_a_greeting_that_is_only_a_question_falls_back_to_ours(self) -> None:
+        reply = respond("", lead("oi"), options=Options(greeting="Tudo bem?"))
+        assert reply.text.startswith("Olá! Sou o assistente virtual")
+
+    def test_tenant_keyword_and_threshold(self) -> None:
+        by_word = respond("", lead("quero agendar uma visita"), options=Options(handoff_keywords=["visita"]))
+        assert by_word.handoff and "visita" in by_word.handoff_reason
+        by_score = respond("", lead("quero comprar uma casa"), options=Options(handoff_score=35))
+        assert by_score.handoff and by_score.handoff_reason == "pontuação 35 atingiu o limite de 35"
+        assert not respond("", lead("quero comprar uma casa"), options=Options(handoff_score=36)).handoff
+
+    def test_suggestions_are_listed_before_the_question(self) -> None:
+        options = Options(suggestions=["• AP-1 — Apartamento — R$ 500.000"])
+        text = respond("", lead("quero comprar um apartamento"), options=options).text
+        assert "Encontrei no nosso catálogo:\n• AP-1 — Apartamento — R$ 500.000\n\nEm qual região" in text

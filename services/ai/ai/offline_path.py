@@ -1,0 +1,143 @@
+"""GenerateReply without a model: the built-in responder, fed with the tenant's own data.
+
+The rules in ai.offline stay pure; this adds what only the tenant service knows: the place names of
+the catalog (so "agua verde" is the catalog's "Água Verde", and no place is invented), the greeting
+and handoff rules of the AI settings, and matching listings — only catalog items, never made up.
+Tenant data is cached per tenant for a minute; when the tenant service is down the lead still gets
+an answer (built-in defaults, no suggestions).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+
+from ai import offline
+from ai.extract import Fact, facts, fold
+from ai.reply import Generated, Outcome, ReplyInput
+from ai.responder import profile_filters
+from ai.tenant_port import (
+    CatalogItem,
+    CatalogPlaces,
+    HandoffRules,
+    PropertyFilters,
+    TenantAiSettings,
+    TenantPort,
+)
+
+log = logging.getLogger(__name__)
+CACHE_SECONDS = 60.0
+# After a failed lookup: retry soon, but not on every message of a busy tenant.
+FAILURE_CACHE_SECONDS = 10.0
+CACHE_MAX_TENANTS = 5000
+SUGGESTIONS = 3
+# Used when the tenant's settings cannot be read: the niche's default rule.
+DEFAULT_RULES = HandoffRules(score_threshold=70, keywords=(), on_human_request=True)
+SEARCH_FIELDS = frozenset({"purpose", "property_type", "region", "bedrooms", "budget"})
+TITLE_CHARS = 70
+
+
+@dataclass(frozen=True)
+class TenantData:
+    settings: TenantAiSettings
+    places: CatalogPlaces
+
+
+def money(reais: int) -> str:
+    return "R$ " + f"{reais:,}".replace(",", ".")
+
+
+def suggestion(item: CatalogItem) -> str:
+    """One listing line, only from the catalog's own fields."""
+    title = item.title if len(item.title) <= TITLE_CHARS else item.title[: TITLE_CHARS - 1].rstrip() + "…"
+    parts = [f"• {item.code}", title]
+    if item.price:
+        parts.append(money(item.price) + ("/mês" if item.purpose == "rent" else ""))
+    parts += [p for p in (item.neighbourhood, item.url) if p]
+    return " — ".join(parts)
+
+
+def search_filters(profile: dict[str, Fact], places: CatalogPlaces) -> PropertyFilters:
+    """The profile as catalog filters; a region that is one of the catalog's cities filters the city."""
+    filters = profile_filters({name: fact.value for name, fact in profile.items()})
+    region = filters.neighbourhood
+    if region:
+        key = fold(region)
+        is_city = any(fold(c) == key for c in places.cities)
+        is_neighbourhood = any(fold(n) == key for n in places.neighbourhoods)
+        if is_city and not is_neighbourhood:
+            filters = replace(filters, neighbourhood=None, city=region)
+    return replace(filters, limit=SUGGESTIONS)
+
+
+class OfflineResponder:
+    def __init__(self, tenants: TenantPort, cache_seconds: float = CACHE_SECONDS) -> None:
+        self.tenants = tenants
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, TenantData]] = {}
+
+    async def respond(self, request: ReplyInput) -> Generated:
+        data = await self.tenant_data(request.tenant_id)
+        vocabulary = data.places.names
+        profile = offline.read_profile(request.history, request.profile, vocabulary)
+        fresh = facts(offline.latest_lead_turns(request.history), vocabulary)
+        found = (
+            await self.suggest(request.tenant_id, profile, data.places)
+            if fresh.keys() & SEARCH_FIELDS
+            else []
+        )
+        rules = data.settings.handoff
+        options = offline.Options(
+            greeting=data.settings.greeting,
+            suggestions=[suggestion(i) for i in found],
+            handoff_score=rules.score_threshold,
+            handoff_keywords=rules.keywords,
+            on_human_request=rules.on_human_request,
+        )
+        base = offline.respond(request.lead_name, request.history, request.profile, vocabulary, options)
+        return Generated(
+            base.text,
+            base.profile,
+            base.score,
+            base.score_reasons,
+            Outcome.OFFLINE,
+            offline.MODEL,
+            handoff=base.handoff,
+            handoff_reason=base.handoff_reason,
+        )
+
+    async def suggest(
+        self, tenant_id: str, profile: dict[str, Fact], places: CatalogPlaces
+    ) -> list[CatalogItem]:
+        try:
+            found = await self.tenants.search_properties(tenant_id, search_filters(profile, places))
+        except Exception:
+            log.exception("catalog search for the built-in responder failed")
+            return []
+        return found[:SUGGESTIONS]
+
+    async def tenant_data(self, tenant_id: str) -> TenantData:
+        now = time.monotonic()
+        cached = self._cache.get(tenant_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        data, ttl = await self._load(tenant_id)
+        if len(self._cache) >= CACHE_MAX_TENANTS:
+            self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+        self._cache[tenant_id] = (now + ttl, data)
+        return data
+
+    async def _load(self, tenant_id: str) -> tuple[TenantData, float]:
+        ttl = self.cache_seconds
+        try:
+            settings = await self.tenants.ai_settings(tenant_id)
+        except Exception as problem:
+            log.warning("tenant AI settings unavailable for the built-in responder: %s", problem)
+            settings, ttl = TenantAiSettings(handoff=DEFAULT_RULES), FAILURE_CACHE_SECONDS
+        try:
+            places = await self.tenants.catalog_places(tenant_id)
+        except Exception as problem:
+            log.warning("catalog places unavailable for the built-in responder: %s", problem)
+            places, ttl = CatalogPlaces(), FAILURE_CACHE_SECONDS
+        return TenantData(settings, places), min(ttl, self.cache_seconds)

@@ -1,0 +1,32 @@
+"""ListCatalogPlaces, mixed into TenantServicer (which provides `sessions`).
+
+The ai service's built-in responder reads neighbourhoods and cities with this vocabulary, so a lead
+writing "agua verde" is matched to the catalog's "Água Verde" and no place is invented.
+"""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+import grpc
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tenant import authz
+from tenant.repository_catalog import catalog_places
+from vellarys.tenant.v1 import tenant_pb2 as pb
+
+Ctx: TypeAlias = grpc.aio.ServicerContext
+READERS = authz.ANY_USER | {"service"}
+
+
+class PlacesRpcs:
+    sessions: async_sessionmaker[AsyncSession]
+
+    async def ListCatalogPlaces(
+        self, request: pb.ListCatalogPlacesRequest, context: Ctx
+    ) -> pb.ListCatalogPlacesResponse:
+        authz.require(READERS, allow_system=True)
+        tenant_id = authz.tenant_scope(request.tenant_id)
+        async with self.sessions.begin() as session:
+            neighbourhoods, cities = await catalog_places(session, tenant_id)
+        return pb.ListCatalogPlacesResponse(neighbourhoods=neighbourhoods, cities=cities)
