@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -57,6 +58,42 @@ _MESSAGE_INSERT = text(
 ).bindparams(
     bindparam("media", type_=JSONB), bindparam("location", type_=JSONB), bindparam("raw", type_=JSONB)
 )
+
+
+# The common ingest path (a lead's inbound message) in one round trip: migration 0005's function.
+_INGEST_PARAMS = (
+    "tenant_id", "phone", "name", "at", "channel_id", "provider", "external_id", "kind", "text",
+    "media", "location", "reply_id", "raw", "sent_at", "blocked", "leads_soft", "leads_hard",
+    "is_opt_in", "delay", "max_wait", "traceparent", "tracestate",
+)  # fmt: skip
+_INGEST = text(
+    f"SELECT * FROM conversation.ingest_inbound({', '.join(':' + p for p in _INGEST_PARAMS)})"
+).bindparams(
+    bindparam("media", type_=JSONB), bindparam("location", type_=JSONB), bindparam("raw", type_=JSONB)
+)
+
+
+@dataclass(frozen=True)
+class IngestRow:
+    """What conversation.ingest_inbound() did; on a duplicate (created False) the stored message's ids."""
+
+    lead_id: uuid.UUID
+    lead_created: bool
+    message_id: uuid.UUID
+    created: bool
+    conversation_id: uuid.UUID
+    leads: str
+    blocked: str
+    scheduled: bool
+
+
+class IngestRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def inbound(self, values: dict[str, Any]) -> IngestRow:
+        """Run the function with `values` keyed by _INGEST_PARAMS."""
+        return IngestRow(*(await self.session.execute(_INGEST, values)).one())
 
 
 class LeadRepository:

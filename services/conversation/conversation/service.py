@@ -33,6 +33,7 @@ from conversation.repository import (
     ConversationRepository,
     DayCounterRepository,
     EventRepository,
+    IngestRepository,
     LeadRepository,
     MessageRepository,
     StatusEventRepository,
@@ -59,11 +60,12 @@ def _validate(message: Inbound) -> uuid.UUID | None:
 def _message_row(
     tenant_id: uuid.UUID, lead_id: uuid.UUID, conversation_id: uuid.UUID, m: Inbound
 ) -> dict[str, Any]:
+    ids = {"tenant_id": tenant_id, "lead_id": lead_id, "conversation_id": conversation_id}
+    return ids | {"direction": m.direction} | _message_content(m)
+
+
+def _message_content(m: Inbound) -> dict[str, Any]:
     return {
-        "tenant_id": tenant_id,
-        "lead_id": lead_id,
-        "conversation_id": conversation_id,
-        "direction": m.direction,
         "provider": clean(m.provider),
         "external_id": clean(m.external_id),
         "kind": m.kind,
@@ -95,6 +97,8 @@ async def ingest_inbound(
     tenant = parse_id(tenant_id, "tenant_id")
     channel_id = _validate(message)
     at = message.sent_at or datetime.now(UTC)
+    if not message.from_me:
+        return await _ingest_lead_message(session, tenant, channel_id, message, limits, debounce, at)
     lead_id, lead_created, opted_out = await LeadRepository(session).upsert(
         tenant, clean(message.sender), clean(message.sender_name), at
     )
@@ -146,6 +150,56 @@ async def ingest_inbound(
         blocked,
         hits,
         reply_scheduled=scheduled,
+    )
+
+
+async def _ingest_lead_message(
+    session: AsyncSession,
+    tenant: uuid.UUID,
+    channel_id: uuid.UUID | None,
+    message: Inbound,
+    limits: Limits,
+    debounce: Debounce | None,
+    at: datetime,
+) -> Ingested:
+    """The common path (a lead's own message) in one round trip: migration 0005's function runs the
+    same statements as the general path above; only the live events are recorded here."""
+    debounce = debounce or Debounce()
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    values = _message_content(message) | {
+        "tenant_id": tenant,
+        "phone": clean(message.sender),
+        "name": clean(message.sender_name),
+        "at": at,
+        "channel_id": channel_id,
+        # The reasons that need no database state; the function adds the new-leads one.
+        "blocked": blocked_reason(limits, "ok"),
+        "leads_soft": limits.new_leads_soft,
+        "leads_hard": limits.new_leads_hard,
+        "is_opt_in": is_opt_in(message.text),
+        "delay": float(debounce.seconds),
+        "max_wait": float(debounce.max_wait),
+        "traceparent": carrier.get("traceparent", ""),
+        "tracestate": carrier.get("tracestate", ""),
+    }
+    done = await IngestRepository(session).inbound(values)
+    lead_id, message_id, conversation_id = str(done.lead_id), str(done.message_id), str(done.conversation_id)
+    if not done.created:
+        return Ingested(lead_id, message_id, False, done.lead_created, conversation_id)
+    if done.lead_created:
+        await live.publish(session, live.LEAD_CREATED, tenant, done.lead_id)
+    await live.publish(session, live.MESSAGE_RECEIVED, tenant, done.lead_id)
+    return Ingested(
+        lead_id,
+        message_id,
+        True,
+        done.lead_created,
+        conversation_id,
+        not done.blocked,
+        done.blocked,
+        soft_hits(limits, done.leads),
+        reply_scheduled=done.scheduled,
     )
 
 
