@@ -308,3 +308,15 @@ class TestLimits:
             "messages_per_minute_hard",
             "messages_per_minute_hard",
         ]
+
+
+class TestTraces:
+    async def test_the_webhook_token_never_reaches_a_span(self, gateway, tenant, spans):
+        token = tenant.path("zapi").rsplit("/", 1)[1]
+        body = load("zapi_text", **{"3EB0C767D71D9A0E3A1F01": uuid.uuid4().hex})
+        assert (await gateway.post(tenant.path("zapi"), content=body, headers=JSON)).status_code == 200
+        finished = spans.get_finished_spans()
+        server = [s for s in finished if s.parent is None]
+        assert server and any("/api/v1/webhook/zapi/{token}" in str(s.attributes) for s in server)
+        for span in finished:
+            assert token not in span.name and token not in str(dict(span.attributes or {})), span.name

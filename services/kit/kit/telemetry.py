@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -36,6 +38,32 @@ def default_sampler() -> Sampler:
     return ParentBased(TraceIdRatioBased(DEFAULT_SAMPLE_RATIO))
 
 
+class RedactingProcessor(SpanProcessor):
+    """Removes secrets from span attributes as spans start: the per-channel webhook token travels
+    in the URL path, and traces leave the process (OTLP) where logs' redaction does not reach."""
+
+    _PATH_KEYS = ("url.path", "http.target", "http.url", "url.full", "http.route")
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        attributes = getattr(span, "attributes", None) or {}
+        for key in self._PATH_KEYS:
+            value = attributes.get(key)
+            if isinstance(value, str) and "/webhook/" in value:
+                span.set_attribute(key, _WEBHOOK_TOKEN.sub(r"\1{token}", value))
+
+    def on_end(self, span: Any) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+_WEBHOOK_TOKEN = re.compile(r"(/webhook/[a-z0-9]+/)[A-Za-z0-9_\-]{8,}")
+
+
 def configure(
     service: str, *, processor: SpanProcessor | None = None, sampler: Sampler | None = None
 ) -> TracerProvider:
@@ -53,6 +81,7 @@ def configure(
         }
     )
     provider = TracerProvider(resource=resource, sampler=sampler or default_sampler())
+    provider.add_span_processor(RedactingProcessor())
     if processor is not None:
         provider.add_span_processor(processor)
     exporter = _otlp_exporter()
