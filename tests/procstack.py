@@ -140,6 +140,8 @@ def processes(database_url: str, workdir: Path, **env: str) -> Iterator[Processe
         ENVIRONMENT="test",
         GRPC_GRACE_SECONDS="1",
         PYTHONUNBUFFERED="1",
+        # A shared Redis keeps keys between runs: this run gets a keyspace of its own.
+        REDIS_PREFIX=f"vellarys-test-{uuid.uuid4().hex[:8]}:",
         **env,
     )
     running = Processes(database_url, workdir, base)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
@@ -74,8 +75,10 @@ class LivePublisher:
             while not self.queue.empty() and len(batch) < BATCH:
                 batch.append(self.queue.get_nowait())
             try:
-                async with AsyncSession(self.engine) as session, session.begin():
-                    await LiveEventRepository(session).notify(batch)
+                # Plumbing, not an operation: a span per batch would be noise in the traces.
+                with suppress_instrumentation():
+                    async with AsyncSession(self.engine) as session, session.begin():
+                        await LiveEventRepository(session).notify(batch)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # best effort: a dashboard refreshes on reconnect

@@ -70,7 +70,11 @@ def create_app(settings: Settings, clients: Clients | None = None) -> FastAPI:
         app.state.clients = own_clients
         app.state.redis = redis_client
         app.state.mode = {"redis": "shared" if redis_client else "in-process"}
-        counter = RedisCounter(redis_client) if redis_client is not None else MemoryCounter()
+        counter = (
+            RedisCounter(redis_client, f"{settings.redis_prefix}limit:")
+            if redis_client is not None
+            else MemoryCounter()
+        )
         app.state.ingress = Ingress(own_clients, counter, cache_ttl=settings.channel_cache_seconds)
         app.state.detailed_health = health.DetailedHealth(
             health.build_checks(own_clients.channels, lambda: db.ping(engine), redis_ping),

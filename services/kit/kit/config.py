@@ -53,6 +53,8 @@ class CommonSettings(BaseSettings):
     db_max_overflow: int = Field(default=5, ge=0, le=200)
     db_role_prefix: str = Field(default="vellarys_", pattern=r"^[a-z_][a-z0-9_]*$")
     redis_url: str | None = None
+    # Namespace of every Redis key we write, so several deployments (or test runs) can share one Redis.
+    redis_prefix: str = Field(default="vellarys:", pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")
     log_level: str = Field(default="INFO", pattern=r"(?i)^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     log_format: str = Field(default="json", pattern=r"^(json|text)$")
     sentry_dsn: str | None = None

@@ -33,6 +33,7 @@ from kit.config import CommonSettings
 from kit.service import migrations_dir
 
 log = logging.getLogger(__name__)
+_REDIS_PREFIX = f"vellarys-test-{secrets.token_hex(4)}:"
 TEST_SECRET_KEY = "vellarys-test-secret-" + "a1b2c3d4e5f6g7h8i9j0"
 
 
@@ -101,6 +102,8 @@ def settings_for_tests(cls: type[config.S], database_url: str, **values: Any) ->
         secret_key=TEST_SECRET_KEY,
         environment="test",
         redis_url=os.environ.get("REDIS_URL") or None,
+        # A keyspace of this test session's own: a shared Redis keeps keys between runs.
+        redis_prefix=values.pop("redis_prefix", _REDIS_PREFIX),
         **values,
     )
 

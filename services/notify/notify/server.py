@@ -236,7 +236,7 @@ def _pacer(settings: Settings) -> tuple[Pacer, Any]:
     import redis.asyncio as redis
 
     client = redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
-    return RedisPacer(client, limits(settings)), client
+    return RedisPacer(client, limits(settings), f"{settings.redis_prefix}notify:pace"), client
 
 
 def components(settings: Settings, engine: AsyncEngine) -> Components:
