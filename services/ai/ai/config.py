@@ -14,7 +14,7 @@ class Settings(CommonSettings):
     openai_base_url: str | None = None
     # The whole model part of one reply (all rounds and the retry) fits in this: the lead gets the
     # fallback within it instead of waiting on the SDK's 10-minute default.
-    ai_timeout_seconds: float = Field(default=15.0, gt=0, le=15)
+    ai_timeout_seconds: float = Field(default=10.0, gt=0, le=15)
     ai_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=15)
     # The single retry is only worth it when this much of the deadline remains.
     ai_retry_min_remaining_seconds: float = Field(default=5.0, ge=0, le=15)

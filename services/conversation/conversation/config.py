@@ -20,7 +20,7 @@ class Settings(CommonSettings):
     # A claimed job whose worker died is claimed again after this; longer than the ai deadline.
     reply_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     reply_poll_seconds: float = Field(default=0.1, gt=0, le=60)
-    reply_ai_deadline_seconds: float = Field(default=20.0, gt=0, le=120)
+    reply_ai_deadline_seconds: float = Field(default=12.0, gt=0, le=120)
     reply_notify_deadline_seconds: float = Field(default=5.0, gt=0, le=60)
     # While the model is down: first re-run after this, doubling, at most reply_retry_max_seconds.
     reply_retry_first_seconds: float = Field(default=60.0, gt=0, le=86400)

@@ -57,7 +57,9 @@ def defaults_for(niche_id: int, company_name: str) -> dict[str, Any]:
         "handoff": dict(base["handoff"]),
         "model": DEFAULT_MODEL,
         "temperature": 0.4,
-        "debounce_seconds": 8,
+        # With the ai service's 10 s model timeout, a failed model call still yields the fallback
+        # within 15 s of the lead's message.
+        "debounce_seconds": 3,
     }
 
 

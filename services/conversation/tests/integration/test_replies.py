@@ -236,7 +236,7 @@ class TestDebounce:
             await asyncio.sleep(0.02)
             if cache.seconds(env["tenant_id"]) != 3.0:
                 break
-        assert cache.seconds(env["tenant_id"]) == 8.0  # the niche default of the tenant's settings
+        assert cache.seconds(env["tenant_id"]) == 3.0  # the niche default of the tenant's settings
 
 
 class TestWorkers:
