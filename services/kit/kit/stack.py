@@ -151,7 +151,7 @@ def main(argv: list[str]) -> int:
         asyncio.run(Supervisor(specs, grace=settings.grpc_grace_seconds + 5).run())
     finally:
         if cluster is not None and cluster.running():
-            say("stopping the local Postgres (data kept in .data/pg)")
+            say(f"stopping the local Postgres (data kept in {cluster.data_dir})")
             cluster.stop()
     return 0
 
