@@ -15,6 +15,7 @@ from ai import errors, offline, optout, pricing
 from ai.models import Call
 from ai.reply import Generated, Outcome, ReplyInput, Responder
 from ai.repository import CallRepository, UsageDay
+from kit.errors import parse_id
 
 ROLES = (offline.LEAD, offline.ASSISTANT, offline.SELLER)
 MEDIA_MARKERS = {
@@ -29,15 +30,6 @@ MEDIA_MARKERS = {
 }
 DEFAULT_TIME_ZONE = "America/Sao_Paulo"
 MAX_USAGE_DAYS = 366
-
-
-def parse_id(value: str, field: str) -> uuid.UUID:
-    if not value:
-        raise errors.MissingField(field)
-    try:
-        return uuid.UUID(value)
-    except (ValueError, TypeError):
-        raise errors.NotAUuid(field, value) from None
 
 
 def as_text(text: str, media_type: str) -> str:

@@ -1,21 +1,13 @@
 from __future__ import annotations
 
 from kit.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from kit.errors import MissingField as MissingField  # shared by every service
+from kit.errors import NotAUuid as NotAUuid
 
 
 class LeadNotFound(NotFound):
     def __init__(self) -> None:
         super().__init__("lead not found")
-
-
-class MissingField(InvalidArgument):
-    def __init__(self, field: str) -> None:
-        super().__init__(f"{field} is required")
-
-
-class NotAUuid(InvalidArgument):
-    def __init__(self, field: str, value: str) -> None:
-        super().__init__(f"{field} {value!r} is not a UUID")
 
 
 class MessageNotFound(NotFound):

@@ -39,15 +39,7 @@ from conversation.repository import (
     StatusEventRepository,
 )
 from conversation.repository_jobs import OutboxRepository, OwnershipRepository, ReplyJobRepository
-
-
-def parse_id(value: str, field: str) -> uuid.UUID:
-    if not value:
-        raise errors.MissingField(field)
-    try:
-        return uuid.UUID(value)
-    except (ValueError, TypeError):
-        raise errors.NotAUuid(field, value) from None
+from kit.errors import parse_id
 
 
 def _validate(message: Inbound) -> uuid.UUID | None:

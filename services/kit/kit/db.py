@@ -56,11 +56,3 @@ async def ping(engine: AsyncEngine, timeout: float = 2.0) -> bool:
         return False
     return True
 
-
-def pool_status(engine: AsyncEngine) -> dict[str, int]:
-    pool = engine.pool
-    return {
-        "size": int(getattr(pool, "size", lambda: 0)()),
-        "checked_out": int(getattr(pool, "checkedout", lambda: 0)()),
-        "overflow": int(getattr(pool, "overflow", lambda: 0)()),
-    }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import grpc
 
 
@@ -45,6 +47,26 @@ class ResourceExhausted(DomainError):
 
 class Unavailable(DomainError):
     code = grpc.StatusCode.UNAVAILABLE
+
+
+class MissingField(InvalidArgument):
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field} is required")
+
+
+class NotAUuid(InvalidArgument):
+    def __init__(self, field: str, value: str) -> None:
+        super().__init__(f"{field} {value!r} is not a UUID")
+
+
+def parse_id(value: str, field: str) -> uuid.UUID:
+    """A UUID from a request field, or INVALID_ARGUMENT naming the field."""
+    if not value:
+        raise MissingField(field)
+    try:
+        return uuid.UUID(value)
+    except (ValueError, TypeError):
+        raise NotAUuid(field, value) from None
 
 
 GRPC_TO_HTTP: dict[grpc.StatusCode, int] = {

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.errors import parse_id
 from notify import errors
 from notify.models import PROGRESS, Delivery, PushSubscription
 from notify.providers import PROVIDERS
@@ -45,15 +46,6 @@ class Outbound:
     template_params: list[str] = field(default_factory=list)
     source: str = "conversation"
     traceparent: str = ""
-
-
-def parse_id(value: str, field: str) -> uuid.UUID:
-    if not value:
-        raise errors.MissingField(field)
-    try:
-        return uuid.UUID(value)
-    except (ValueError, TypeError):
-        raise errors.NotAUuid(field, value) from None
 
 
 def _required(value: str, field: str) -> str:
