@@ -55,4 +55,3 @@ async def ping(engine: AsyncEngine, timeout: float = 2.0) -> bool:
     except Exception:
         return False
     return True
-
