@@ -145,16 +145,48 @@ class InboundMessage(_message.Message):
     def __init__(self, provider: _Optional[str] = ..., external_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., sender: _Optional[str] = ..., sender_name: _Optional[str] = ..., kind: _Optional[_Union[MessageKind, str]] = ..., text: _Optional[str] = ..., media: _Optional[_Union[Media, _Mapping]] = ..., location: _Optional[_Union[Location, _Mapping]] = ..., reply_id: _Optional[str] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., from_me: _Optional[bool] = ..., raw_json: _Optional[str] = ...) -> None: ...
 
 class IngestInboundRequest(_message.Message):
-    __slots__ = ("tenant_id", "message", "limits", "reply_debounce_seconds")
+    __slots__ = ("tenant_id", "message", "limits", "reply_debounce_seconds", "traceparent", "tracestate")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
     REPLY_DEBOUNCE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
+    TRACESTATE_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     message: InboundMessage
     limits: LimitState
     reply_debounce_seconds: int
-    def __init__(self, tenant_id: _Optional[str] = ..., message: _Optional[_Union[InboundMessage, _Mapping]] = ..., limits: _Optional[_Union[LimitState, _Mapping]] = ..., reply_debounce_seconds: _Optional[int] = ...) -> None: ...
+    traceparent: str
+    tracestate: str
+    def __init__(self, tenant_id: _Optional[str] = ..., message: _Optional[_Union[InboundMessage, _Mapping]] = ..., limits: _Optional[_Union[LimitState, _Mapping]] = ..., reply_debounce_seconds: _Optional[int] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ...) -> None: ...
+
+class IngestBatchRequest(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[IngestInboundRequest]
+    def __init__(self, items: _Optional[_Iterable[_Union[IngestInboundRequest, _Mapping]]] = ...) -> None: ...
+
+class IngestItemError(_message.Message):
+    __slots__ = ("code", "message")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
+
+class IngestBatchResult(_message.Message):
+    __slots__ = ("ok", "error")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    ok: IngestInboundResponse
+    error: IngestItemError
+    def __init__(self, ok: _Optional[_Union[IngestInboundResponse, _Mapping]] = ..., error: _Optional[_Union[IngestItemError, _Mapping]] = ...) -> None: ...
+
+class IngestBatchResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[IngestBatchResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[IngestBatchResult, _Mapping]]] = ...) -> None: ...
 
 class IngestInboundResponse(_message.Message):
     __slots__ = ("lead_id", "message_id", "created", "lead_created", "conversation_id", "auto_reply", "auto_reply_blocked", "soft_limits_hit", "reply_scheduled")

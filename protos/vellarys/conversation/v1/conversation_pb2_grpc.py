@@ -40,6 +40,11 @@ class ConversationServiceStub:
                 request_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.IngestInboundRequest.SerializeToString,
                 response_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.IngestInboundResponse.FromString,
                 _registered_method=True)
+        self.IngestBatch = channel.unary_unary(
+                '/vellarys.conversation.v1.ConversationService/IngestBatch',
+                request_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.IngestBatchRequest.SerializeToString,
+                response_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.IngestBatchResponse.FromString,
+                _registered_method=True)
         self.GetLead = channel.unary_unary(
                 '/vellarys.conversation.v1.ConversationService/GetLead',
                 request_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.GetLeadRequest.SerializeToString,
@@ -113,6 +118,14 @@ class ConversationServiceServicer:
 
     def IngestInbound(self, request, context):
         """Stores one inbound provider message exactly once (idempotent on the provider message id).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IngestBatch(self, request, context):
+        """Many IngestInbound requests (any tenants) stored together: one transaction for the lead messages,
+        each item answered on its own (a bad item fails alone). The gateway batches concurrent webhooks.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -223,6 +236,11 @@ def add_ConversationServiceServicer_to_server(servicer, server):
                     request_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.IngestInboundRequest.FromString,
                     response_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.IngestInboundResponse.SerializeToString,
             ),
+            'IngestBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.IngestBatch,
+                    request_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.IngestBatchRequest.FromString,
+                    response_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.IngestBatchResponse.SerializeToString,
+            ),
             'GetLead': grpc.unary_unary_rpc_method_handler(
                     servicer.GetLead,
                     request_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.GetLeadRequest.FromString,
@@ -317,6 +335,33 @@ class ConversationService:
             '/vellarys.conversation.v1.ConversationService/IngestInbound',
             vellarys_dot_conversation_dot_v1_dot_conversation__pb2.IngestInboundRequest.SerializeToString,
             vellarys_dot_conversation_dot_v1_dot_conversation__pb2.IngestInboundResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IngestBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.conversation.v1.ConversationService/IngestBatch',
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.IngestBatchRequest.SerializeToString,
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.IngestBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,
