@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql.elements import TextClause
 
-from tenant.models import AuditEntry, Channel, LoginFailure, Niche, RefreshToken, Tenant, User
+from tenant.models import AuditEntry, LoginFailure, Niche, RefreshToken, Tenant, User
 
 
 class TenantRepository:
@@ -53,19 +55,71 @@ class TenantRepository:
         return await self.session.get(Tenant, tenant_id, with_for_update=True)
 
 
-class ChannelRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class RoutedChannel(NamedTuple):
+    """The webhook-routing columns of a channel (the fields models.Channel encodes)."""
 
-    async def by_external_id(self, provider: str, external_id: str) -> Channel | None:
-        query = select(Channel).where(
-            Channel.provider == provider, Channel.external_id == external_id, Channel.active.is_(True)
-        )
-        return (await self.session.execute(query)).scalar_one_or_none()
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    provider: str
+    external_id: str
+    phone_number: str
+    active: bool
 
-    async def by_token_hash(self, token_hash: str) -> Channel | None:
-        query = select(Channel).where(Channel.webhook_token_hash == token_hash, Channel.active.is_(True))
-        return (await self.session.execute(query)).scalar_one_or_none()
+
+class RoutedTenant(NamedTuple):
+    """The tenant columns ResolveChannel answers with (the fields models.Tenant encodes)."""
+
+    id: uuid.UUID
+    name: str
+    slug: str
+    niche_id: int
+    status: str
+    leads_per_day_soft: int
+    leads_per_day_hard: int
+    messages_per_minute_soft: int
+    messages_per_minute_hard: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ChannelRoute(NamedTuple):
+    channel: RoutedChannel
+    tenant: RoutedTenant
+    secrets_encrypted: str | None
+
+
+# ResolveChannel runs on every webhook the gateway's cache misses: one statement, its text built
+# once (no ORM, no per-call SQL construction or compilation; the driver keeps it prepared), the
+# channel joined to its own tenant so the answer can never pair one tenant's channel with another.
+_ROUTE = """
+SELECT c.id, c.tenant_id, c.provider, c.external_id, c.phone_number, c.active,
+       t.id, t.name, t.slug, t.niche_id, t.status, t.leads_per_day_soft, t.leads_per_day_hard,
+       t.messages_per_minute_soft, t.messages_per_minute_hard, t.created_at, t.updated_at,
+       c.secrets_encrypted
+FROM tenant.channels AS c JOIN tenant.tenants AS t ON t.id = c.tenant_id
+WHERE c.active AND c.provider = :provider AND """
+ROUTE_BY_TOKEN_HASH = text(_ROUTE + "c.webhook_token_hash = :key")
+ROUTE_BY_EXTERNAL_ID = text(_ROUTE + "c.external_id = :key")
+
+
+class ChannelRouteRepository:
+    """Reads for webhook routing, on a plain connection (no ORM session, no transaction needed)."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def by_token_hash(self, provider: str, token_hash: str) -> ChannelRoute | None:
+        return await self._one(ROUTE_BY_TOKEN_HASH, provider, token_hash)
+
+    async def by_external_id(self, provider: str, external_id: str) -> ChannelRoute | None:
+        return await self._one(ROUTE_BY_EXTERNAL_ID, provider, external_id)
+
+    async def _one(self, statement: TextClause, provider: str, key: str) -> ChannelRoute | None:
+        result = await self.connection.execute(statement, {"provider": provider, "key": key})
+        row = result.first()
+        if row is None:
+            return None
+        return ChannelRoute(RoutedChannel(*row[:6]), RoutedTenant(*row[6:17]), row[17])
 
 
 class UserRepository:

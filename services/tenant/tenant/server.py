@@ -12,6 +12,7 @@ from tenant import authz, domain, service, settings_service
 from tenant.codec import timestamp
 from tenant.config import Settings
 from tenant.models import Channel, Niche, Tenant
+from tenant.repository import RoutedChannel, RoutedTenant
 from tenant.rpc_catalog import CatalogRpcs
 from tenant.rpc_identity import IdentityRpcs
 from tenant.rpc_places import PlacesRpcs
@@ -29,7 +30,7 @@ PB_TO_PROVIDER = {v: k for k, v in PROVIDER_TO_PB.items()}
 STATUS_TO_PB = {"active": pb.TENANT_STATUS_ACTIVE, "suspended": pb.TENANT_STATUS_SUSPENDED}
 
 
-def encode_tenant(tenant: Tenant) -> pb.Tenant:
+def encode_tenant(tenant: Tenant | RoutedTenant) -> pb.Tenant:
     return pb.Tenant(
         id=str(tenant.id),
         name=tenant.name,
@@ -47,7 +48,7 @@ def encode_tenant(tenant: Tenant) -> pb.Tenant:
     )
 
 
-def encode_channel(channel: Channel) -> pb.Channel:
+def encode_channel(channel: Channel | RoutedChannel) -> pb.Channel:
     return pb.Channel(
         id=str(channel.id),
         tenant_id=str(channel.tenant_id),
@@ -84,9 +85,18 @@ def current_limits(tenant: Tenant) -> domain.PlanLimits:
 
 
 class TenantServicer(IdentityRpcs, CatalogRpcs, SellerRpcs, PlacesRpcs, pb_grpc.TenantServiceServicer):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        engine: AsyncEngine | None = None,
+    ) -> None:
         self.sessions = sessions
         self.settings = settings
+        engine = engine or sessions.kw["bind"]
+        # Single-statement reads need no transaction: AUTOCOMMIT saves the BEGIN and ROLLBACK
+        # round trips (asyncpg then sends only the prepared statement's bind/execute).
+        self.reader = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def CreateTenant(
         self, request: pb.CreateTenantRequest, context: grpc.aio.ServicerContext
@@ -178,22 +188,24 @@ class TenantServicer(IdentityRpcs, CatalogRpcs, SellerRpcs, PlacesRpcs, pb_grpc.
     async def ResolveChannel(
         self, request: pb.ResolveChannelRequest, context: grpc.aio.ServicerContext
     ) -> pb.ResolveChannelResponse:
-        async with self.sessions.begin() as session:
-            channel, tenant = await service.resolve_channel(
-                session,
+        """Webhook routing, on every gateway cache miss: one round trip, one decryption."""
+        async with self.reader.connect() as connection:
+            route = await service.resolve_channel(
+                connection,
                 provider=PB_TO_PROVIDER.get(request.provider, ""),
                 external_id=request.external_id,
                 webhook_token=request.webhook_token,
             )
-            verification = await settings_service.webhook_verification(session, self.box, str(channel.id))
-            return pb.ResolveChannelResponse(
-                channel=encode_channel(channel), tenant=encode_tenant(tenant), verification=verification
-            )
+        return pb.ResolveChannelResponse(
+            channel=encode_channel(route.channel),
+            tenant=encode_tenant(route.tenant),
+            verification=settings_service.verification_secrets(self.box, route.secrets_encrypted),
+        )
 
 
 def build(settings: Settings, engine: AsyncEngine, port: int | None = None) -> rpc.Server:
     sessions = db.session_factory(engine)
-    servicer = TenantServicer(sessions, settings)
+    servicer = TenantServicer(sessions, settings, engine)
     return rpc.build_server(
         lambda server: pb_grpc.add_TenantServiceServicer_to_server(servicer, server),
         [pb.DESCRIPTOR.services_by_name["TenantService"].full_name],

@@ -6,11 +6,11 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tenant import audit, domain, errors
-from tenant.models import Channel, Niche, Tenant
-from tenant.repository import ChannelRepository, TenantRepository
+from tenant.models import Niche, Tenant
+from tenant.repository import ChannelRoute, ChannelRouteRepository, TenantRepository
 
 log = logging.getLogger(__name__)
 
@@ -185,23 +185,22 @@ async def get_tenant(session: AsyncSession, tenant_id: str) -> Tenant:
 
 
 async def resolve_channel(
-    session: AsyncSession, *, provider: str, external_id: str, webhook_token: str
-) -> tuple[Channel, Tenant]:
+    connection: AsyncConnection, *, provider: str, external_id: str, webhook_token: str
+) -> ChannelRoute:
+    """The active channel for a webhook, with its tenant, in one query.
+
+    The token wins when both are given; a token of another provider, a revoked or unknown token or
+    an inactive channel are all NOT_FOUND, like a channel whose tenant is gone.
+    """
     if provider not in domain.PROVIDERS:
         raise errors.InvalidArgument(f"provider must be one of {', '.join(domain.PROVIDERS)}")
     if not external_id and not webhook_token:
         raise errors.InvalidArgument("give external_id or webhook_token")
-    channels = ChannelRepository(session)
-    channel = None
+    routes = ChannelRouteRepository(connection)
     if webhook_token:
-        channel = await channels.by_token_hash(domain.token_hash(webhook_token))
-        if channel is not None and channel.provider != provider:
-            channel = None
-    elif external_id:
-        channel = await channels.by_external_id(provider, external_id)
-    if channel is None:
+        route = await routes.by_token_hash(provider, domain.token_hash(webhook_token))
+    else:
+        route = await routes.by_external_id(provider, external_id)
+    if route is None:
         raise errors.ChannelNotFound()
-    tenant = await TenantRepository(session).get(channel.tenant_id)
-    if tenant is None:
-        raise errors.ChannelNotFound()
-    return channel, tenant
+    return route

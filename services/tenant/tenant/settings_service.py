@@ -221,8 +221,15 @@ VERIFICATION_SECRETS = ("app_secret", "verify_token", "webhook_secret")
 
 
 async def webhook_verification(session: AsyncSession, box: SecretBox, channel_id: str) -> dict[str, str]:
-    _, secrets = await channel_credentials(session, box, channel_id)
-    return {k: v for k, v in secrets.items() if k in VERIFICATION_SECRETS}
+    channel = await _channel(session, None, channel_id)
+    return verification_secrets(box, channel.secrets_encrypted)
+
+
+def verification_secrets(box: SecretBox, secrets_encrypted: str | None) -> dict[str, str]:
+    """The webhook-verification subset of a channel's stored secrets (one decryption, no token)."""
+    if not secrets_encrypted:
+        return {}
+    return {k: v for k, v in box.decrypt_json(secrets_encrypted).items() if k in VERIFICATION_SECRETS}
 
 
 async def configure_seed_zapi_channel(

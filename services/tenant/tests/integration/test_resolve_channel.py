@@ -1,0 +1,183 @@
+"""ResolveChannel (webhook routing) answers from one joined query: same answers, same error codes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+
+import tenant
+from kit import db, rpc
+from kit.context import CallContext
+from kit.testing import settings_for_tests
+from tenant.config import Settings
+from tenant.server import build
+from vellarys.tenant.v1 import tenant_pb2 as pb
+from vellarys.tenant.v1 import tenant_pb2_grpc as pb_grpc
+
+SUPER = CallContext(tenant_id=str(uuid.uuid4()), actor_id=str(uuid.uuid4()), role="superadmin").metadata()
+SERVICE = CallContext(role="service").metadata()
+META_SECRETS = {"access_token": "EAAG-sending-credential-0001", "app_secret": "app-secret-0123456789"}
+
+
+@pytest.fixture(scope="module")
+async def stub(migrated, database_url) -> AsyncIterator[pb_grpc.TenantServiceStub]:
+    url = migrated("tenant", tenant.__file__)
+    settings = settings_for_tests(Settings, database_url, tenants_hard_limit=1000)
+    engine = db.create_engine(url, pool_size=2, max_overflow=2, application_name="test-resolve")
+    server = build(settings, engine, port=0)
+    await server.start()
+    channel = rpc.make_channel(f"127.0.0.1:{server.port}")
+    yield pb_grpc.TenantServiceStub(channel)
+    await channel.close()
+    await server.stop(0)
+    await engine.dispose()
+
+
+def admin(tenant_id: str) -> tuple[tuple[str, str], ...]:
+    return CallContext(tenant_id=tenant_id, actor_id=str(uuid.uuid4()), role="admin").metadata()
+
+
+async def new_tenant(stub, **limits: int) -> pb.Tenant:
+    request = pb.CreateTenantRequest(
+        name="Imob Rota", slug=f"r-{uuid.uuid4().hex[:10]}", niche_id=1, limits=pb.PlanLimits(**limits)
+    )
+    return (await stub.CreateTenant(request, metadata=SUPER)).tenant
+
+
+async def new_channel(
+    stub, tenant_id: str, provider=pb.PROVIDER_META, channel_secrets=None
+) -> tuple[pb.ChannelConfig, str]:
+    request = pb.CreateChannelRequest(
+        provider=provider,
+        name="Matriz",
+        external_id=f"pn-{uuid.uuid4().hex[:12]}",
+        phone_number="5541999990000",
+        secrets=META_SECRETS if channel_secrets is None else channel_secrets,
+    )
+    channel = (await stub.CreateChannel(request, metadata=admin(tenant_id))).channel
+    return channel, channel.webhook_path.rsplit("/", 1)[1]
+
+
+async def code_of(call) -> grpc.StatusCode:
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await call
+    return err.value.code()
+
+
+class TestResolveChannel:
+    async def test_answer_matches_the_tenant_and_channel_records(self, stub):
+        t = await new_tenant(stub, leads_per_day_soft=7, leads_per_day_hard=9)
+        channel, token = await new_channel(stub, t.id)
+        for request in (
+            pb.ResolveChannelRequest(provider=pb.PROVIDER_META, webhook_token=token),
+            pb.ResolveChannelRequest(provider=pb.PROVIDER_META, external_id=channel.external_id),
+        ):
+            reply = await stub.ResolveChannel(request, metadata=SERVICE)
+            assert reply.tenant == (await stub.GetTenant(pb.GetTenantRequest(tenant_id=t.id))).tenant
+            assert reply.tenant.limits.leads_per_day_soft == 7
+            assert reply.channel == pb.Channel(
+                id=channel.id,
+                tenant_id=t.id,
+                provider=pb.PROVIDER_META,
+                external_id=channel.external_id,
+                phone_number="5541999990000",
+                active=True,
+            )
+
+    async def test_verification_holds_only_the_webhook_secrets(self, stub):
+        t = await new_tenant(stub)
+        _, token = await new_channel(stub, t.id)
+        reply = await stub.ResolveChannel(
+            pb.ResolveChannelRequest(provider=pb.PROVIDER_META, webhook_token=token), metadata=SERVICE
+        )
+        # Meta channels get a generated verify_token; the sending access_token never leaves.
+        assert set(reply.verification) == {"app_secret", "verify_token"}
+        assert reply.verification["app_secret"] == META_SECRETS["app_secret"]
+        d360, _ = await new_channel(
+            stub, t.id, pb.PROVIDER_DIALOG360, {"api_key": "d360-api-key-000001", "webhook_secret": "whs-1"}
+        )
+        reply = await stub.ResolveChannel(
+            pb.ResolveChannelRequest(provider=pb.PROVIDER_DIALOG360, external_id=d360.external_id)
+        )
+        assert dict(reply.verification) == {"webhook_secret": "whs-1"}
+        zapi, _ = await new_channel(stub, t.id, pb.PROVIDER_ZAPI, {"token": "zapi-token-000000001"})
+        reply = await stub.ResolveChannel(
+            pb.ResolveChannelRequest(provider=pb.PROVIDER_ZAPI, external_id=zapi.external_id)
+        )
+        assert dict(reply.verification) == {}
+
+    async def test_secret_change_is_seen_by_the_next_call(self, stub):
+        t = await new_tenant(stub)
+        channel, token = await new_channel(stub, t.id)
+        await stub.UpdateChannel(
+            pb.UpdateChannelRequest(channel_id=channel.id, secrets={"app_secret": "rotated-app-secret-2"}),
+            metadata=admin(t.id),
+        )
+        reply = await stub.ResolveChannel(
+            pb.ResolveChannelRequest(provider=pb.PROVIDER_META, webhook_token=token)
+        )
+        assert reply.verification["app_secret"] == "rotated-app-secret-2"
+
+    async def test_each_channel_answers_its_own_tenant(self, stub):
+        first, second = await new_tenant(stub), await new_tenant(stub)
+        one, one_token = await new_channel(stub, first.id)
+        two, two_token = await new_channel(
+            stub, second.id, channel_secrets={**META_SECRETS, "app_secret": "second-tenant-secret"}
+        )
+        a = await stub.ResolveChannel(
+            pb.ResolveChannelRequest(provider=pb.PROVIDER_META, webhook_token=one_token)
+        )
+        b = await stub.ResolveChannel(
+            pb.ResolveChannelRequest(provider=pb.PROVIDER_META, webhook_token=two_token)
+        )
+        assert (a.tenant.id, a.channel.id, a.channel.tenant_id) == (first.id, one.id, first.id)
+        assert (b.tenant.id, b.channel.id, b.channel.tenant_id) == (second.id, two.id, second.id)
+        assert a.verification["app_secret"] == META_SECRETS["app_secret"]
+        assert b.verification["app_secret"] == "second-tenant-secret"
+
+    async def test_token_wins_over_external_id(self, stub):
+        t = await new_tenant(stub)
+        one, one_token = await new_channel(stub, t.id)
+        two, _ = await new_channel(stub, t.id)
+        reply = await stub.ResolveChannel(
+            pb.ResolveChannelRequest(
+                provider=pb.PROVIDER_META, webhook_token=one_token, external_id=two.external_id
+            )
+        )
+        assert reply.channel.id == one.id
+        forged = pb.ResolveChannelRequest(
+            provider=pb.PROVIDER_META, webhook_token="forged", external_id=two.external_id
+        )
+        assert await code_of(stub.ResolveChannel(forged)) == grpc.StatusCode.NOT_FOUND
+
+    async def test_inactive_channel_is_not_found(self, stub):
+        t = await new_tenant(stub)
+        channel, token = await new_channel(stub, t.id)
+        await stub.UpdateChannel(
+            pb.UpdateChannelRequest(channel_id=channel.id, active=False), metadata=admin(t.id)
+        )
+        for request in (
+            pb.ResolveChannelRequest(provider=pb.PROVIDER_META, webhook_token=token),
+            pb.ResolveChannelRequest(provider=pb.PROVIDER_META, external_id=channel.external_id),
+        ):
+            assert await code_of(stub.ResolveChannel(request)) == grpc.StatusCode.NOT_FOUND
+
+    async def test_suspended_tenant_still_resolves_with_its_status(self, stub):
+        # The gateway answers suspended tenants itself; routing must still say whose channel it is.
+        t = await new_tenant(stub)
+        channel, token = await new_channel(stub, t.id)
+        await stub.SuspendTenant(pb.SuspendTenantRequest(tenant_id=t.id), metadata=SUPER)
+        reply = await stub.ResolveChannel(
+            pb.ResolveChannelRequest(provider=pb.PROVIDER_META, webhook_token=token)
+        )
+        assert reply.tenant.status == pb.TENANT_STATUS_SUSPENDED and reply.channel.id == channel.id
+
+    async def test_bad_requests_are_invalid_argument(self, stub):
+        for request in (
+            pb.ResolveChannelRequest(provider=pb.PROVIDER_UNSPECIFIED, webhook_token="x"),
+            pb.ResolveChannelRequest(provider=pb.PROVIDER_META),
+        ):
+            assert await code_of(stub.ResolveChannel(request)) == grpc.StatusCode.INVALID_ARGUMENT
