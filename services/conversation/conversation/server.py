@@ -68,6 +68,8 @@ class ConversationServicer(LiveRpcs, pb_grpc.ConversationServiceServicer):
         debounce = self._debounce(request)
         async with self.sessions.begin() as session:
             r = await service.ingest_inbound(session, request.tenant_id, message, limits, debounce)
+        if r.reply_scheduled:  # committed: this process's reply workers claim it the moment it is due
+            self.outbox.notice(debounce.seconds)
         return pb.IngestInboundResponse(
             lead_id=r.lead_id,
             message_id=r.message_id,

@@ -1,6 +1,12 @@
-"""The reply worker: N tasks in the conversation process claiming due reply jobs (any number of
+"""The reply worker: up to N reply jobs run at once in the conversation process (any number of
 replicas share the queue through FOR UPDATE SKIP LOCKED), plus a sweeper for messages stored but not
 handed to notify, and a sampler for the queue gauges.
+
+One dispatcher claims due jobs (as many as there are free slots, in one statement) and runs each in a
+task of its own. It claims the moment a job falls due: IngestInbound calls `notice(debounce)` after its
+commit, which wakes this process's dispatchers when that time comes. The poll every `poll` seconds is
+the safety net for what no notice announces: jobs scheduled by other replicas, retries, expired leases
+and jobs left over from before a restart.
 
 A run never holds a transaction while the model thinks. A worker killed mid-job loses nothing: the
 job's lease runs out and another worker claims it; the reply's id is derived from the job, so the
@@ -13,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+import weakref
 from dataclasses import dataclass, field
 
 import grpc
@@ -36,6 +43,13 @@ QUEUE_AGE = Gauge(
 )
 JOBS = Counter("vellarys_reply_jobs_total", "reply job runs by how they ended", ["outcome"])
 MAX_BACKOFF = 30.0
+# A notice's wake-up comes this much after the job's run_after would be reached by this process's clock
+# (run_after is computed from the transaction's start, before the notice, so it is already due then).
+NOTICE_SLACK = 0.002
+
+# The started workers of this process: a notice given to any ReplyWorker (the RPC servicer holds one
+# that never runs loops) wakes the dispatchers of all of them.
+_RUNNING: weakref.WeakSet[ReplyWorker] = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
@@ -68,10 +82,15 @@ class ReplyWorker:
         # Without one (no tenant service wired), handed-off leads wait for a replica that has one.
         self.assigner = assigner
         self._tasks: list[asyncio.Task[None]] = []
+        self._running: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._full = False
 
     def start(self) -> None:
-        loops = [self._forever(self.run_once, self.config.poll) for _ in range(self.config.workers)]
+        loops = []
+        if self.config.workers > 0:
+            loops.append(self._dispatch())
         loops += [
             self._forever(self._sweep_tick, self.config.sweep_every),
             self._forever(self._sample_tick, self.config.metrics_every),
@@ -79,13 +98,74 @@ class ReplyWorker:
         if self.assigner is not None:
             loops.append(self._forever(self._assign_tick, self.config.assign_every))
         self._tasks = [asyncio.create_task(loop) for loop in loops]
+        _RUNNING.add(self)
 
     async def stop(self) -> None:
+        _RUNNING.discard(self)
         self._stopping.set()
-        for task in self._tasks:
+        # A job cancelled mid-run keeps its lease until it runs out; then any worker redoes it.
+        tasks = [*self._tasks, *self._running]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks = []
+
+    def notice(self, delay_seconds: float) -> None:
+        """A reply job falls due in `delay_seconds`: this process's dispatchers claim it then, without
+        waiting for their next poll. Call it after the job's transaction committed."""
+        asyncio.get_running_loop().call_later(max(0.0, delay_seconds) + NOTICE_SLACK, wake_all)
+
+    def wake(self) -> None:
+        """Claim now (a job may be due): the dispatcher stops waiting for its poll."""
+        self._wake.set()
+
+    async def _dispatch(self) -> None:
+        """Claim as many due jobs as there are free slots, run each in its own task; when none is due,
+        sleep until a notice, a slot freeing up (if all were busy) or the poll."""
+        failures = 0
+        while not self._stopping.is_set():
+            free = self.config.workers - len(self._running)
+            self._wake.clear()  # before claiming: a wake during the claim is not lost
+            if free <= 0:
+                self._full = True  # the next job to finish wakes us: due jobs may be waiting
+            else:
+                try:
+                    claimed = await self.claim(free)
+                    failures = 0
+                except Exception as exc:
+                    claimed = []
+                    failures += 1
+                    log.warning("reply claim failed (%d in a row): %s", failures, type(exc).__name__)
+                for job in claimed:
+                    self._spawn(job)
+                if claimed and len(claimed) == free:
+                    continue  # maybe more are due
+            delay = min(MAX_BACKOFF, self.config.poll * 2**failures) if failures else self.config.poll
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+
+    def _spawn(self, job: Claimed) -> None:
+        task = asyncio.create_task(self._run_job(job), name=f"reply-{job.id}")
+        self._running.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._running.discard(t)
+            if self._full:
+                self._full = False
+                self._wake.set()
+
+        task.add_done_callback(done)
+
+    async def _run_job(self, job: Claimed) -> None:
+        try:
+            await self.process(job)
+        except Exception as exc:  # the lease runs out and another run redoes the job
+            log.warning("reply job %s failed: %s", job.id, type(exc).__name__)
+
+    async def claim(self, limit: int) -> list[Claimed]:
+        token = f"{self.name}:{uuid.uuid4()}"
+        async with self.sessions.begin() as session:
+            return await replies.claim(session, token, self.config.lease, limit)
 
     async def _forever(self, step: object, idle: float) -> None:
         """Run `step` until stopped; a failing database only slows the loop down (capped backoff)."""
@@ -105,9 +185,7 @@ class ReplyWorker:
 
     async def run_once(self) -> bool:
         """Claim one due job and run it; False when none was due."""
-        token = f"{self.name}:{uuid.uuid4()}"
-        async with self.sessions.begin() as session:
-            claimed = await replies.claim(session, token, self.config.lease, 1)
+        claimed = await self.claim(1)
         if not claimed:
             return False
         await self.process(claimed[0])
@@ -193,3 +271,9 @@ class ReplyWorker:
     async def _sample_tick(self) -> bool:
         await self.sample()
         return False
+
+
+def wake_all() -> None:
+    """Wake the dispatchers of every started worker in this process."""
+    for worker in list(_RUNNING):
+        worker.wake()

@@ -465,3 +465,57 @@ class TestTrace:
         assert row["traceparent"].split("-")[1] == f"{ingest.context.trace_id:032x}"
         generate = [s for s in finished if s.name.endswith("/GenerateReply")]
         assert [s.context.trace_id for s in generate] == [reply.context.trace_id] * len(generate) != []
+
+
+class TestWakeups:
+    """IngestInbound's notice wakes the running workers when the job falls due: the poll (an hour
+    here, longer than any of these tests) is only the safety net."""
+
+    def sleepy(self, env: dict, name: str, workers: int) -> ReplyWorker:
+        worker = make_worker(env["settings"], env["engine"], env["peers"], name)
+        worker.config = dataclasses.replace(worker.config, workers=workers, poll=3600, sweep_every=3600)
+        return worker
+
+    async def test_a_job_is_claimed_when_its_debounce_ends_not_at_the_next_poll(self, env, sql):
+        worker = self.sleepy(env, "wakeful", 2)
+        worker.start()
+        await asyncio.sleep(0.2)  # its first claim, at start, is behind it: it now waits for an hour
+        try:
+            lead = (await env["stub"].IngestInbound(inbound(env, phone(), "Oi", debounce=1))).lead_id
+            assert (await job(sql, lead))["status"] == "queued"
+
+            async def answered() -> bool:
+                return await outbound(sql, lead) == [OK]
+
+            await wait_for(answered, timeout=30)
+            row = await job(sql, lead)
+            assert row["status"] == "done" and row["attempts"] == 1
+        finally:
+            await worker.stop()
+
+    async def test_jobs_beyond_the_free_slots_run_as_slots_free_up(self, env, sql):
+        worker = self.sleepy(env, "one-slot", 1)
+        worker.start()
+        await asyncio.sleep(0.2)
+        try:
+            leads = [
+                (await env["stub"].IngestInbound(inbound(env, phone(), "Oi", debounce=1))).lead_id
+                for _ in range(3)
+            ]
+
+            async def all_answered() -> bool:
+                return all([await outbound(sql, lead) == [OK] for lead in leads])
+
+            await wait_for(all_answered, timeout=30)
+        finally:
+            await worker.stop()
+
+    async def test_a_stopped_worker_is_not_woken(self, env, sql):
+        worker = self.sleepy(env, "stopped", 1)
+        worker.start()
+        await worker.stop()
+        lead = (await env["stub"].IngestInbound(inbound(env, phone(), "Oi"))).lead_id
+        await asyncio.sleep(0.3)
+        assert (await job(sql, lead))["status"] == "queued"
+        assert await env["worker"].run_once()
+        assert await outbound(sql, lead) == [OK]
