@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,6 +74,17 @@ _INGEST = text(
 )
 
 
+# Many messages in one round trip (migration 0006): one array per parameter, JSON values as text.
+_JSON_PARAMS = frozenset({"media", "location", "raw"})
+_INGEST_MANY = text(
+    f"SELECT * FROM conversation.ingest_inbound_many({', '.join(':' + p for p in _INGEST_PARAMS)})"
+)
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
 @dataclass(frozen=True)
 class IngestRow:
     """What conversation.ingest_inbound() did; on a duplicate (created False) the stored message's ids."""
@@ -94,6 +106,18 @@ class IngestRepository:
     async def inbound(self, values: dict[str, Any]) -> IngestRow:
         """Run the function with `values` keyed by _INGEST_PARAMS."""
         return IngestRow(*(await self.session.execute(_INGEST, values)).one())
+
+    async def inbound_many(self, items: list[dict[str, Any]]) -> list[IngestRow]:
+        """Run the function for every item (dicts keyed by _INGEST_PARAMS), in order, in one call."""
+        params = {
+            p: [_json_text(v[p]) for v in items] if p in _JSON_PARAMS else [v[p] for v in items]
+            for p in _INGEST_PARAMS
+        }
+        rows = (await self.session.execute(_INGEST_MANY, params)).all()
+        ordered = sorted(rows, key=lambda r: int(r[0]))
+        if [int(r[0]) for r in ordered] != list(range(1, len(items) + 1)):
+            raise RuntimeError("ingest_inbound_many did not answer once per item")
+        return [IngestRow(*r[1:]) for r in ordered]
 
 
 class LeadRepository:

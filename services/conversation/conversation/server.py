@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 
 import grpc
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from conversation import diagnosis, events, leads, ownership, service
+from conversation import authz, diagnosis, events, leads, ownership, service
 from conversation.assigner import make_assigner
 from conversation.codec import (
     decode_filters,
@@ -23,7 +24,7 @@ from conversation.codec import (
 from conversation.config import Settings
 from conversation.diagnosis_rpc import GrpcLookups
 from conversation.diagnosis_rpc import encode as encode_diagnosis
-from conversation.domain import Debounce
+from conversation.domain import Debounce, Ingested
 from conversation.events import EventHub
 from conversation.ports import AiPort, DebounceCache, NotifyPort
 from conversation.replies import Policy
@@ -37,6 +38,35 @@ from vellarys.conversation.v1 import conversation_pb2 as pb
 from vellarys.conversation.v1 import conversation_pb2_grpc as pb_grpc
 from vellarys.notify.v1 import notify_pb2_grpc as npb_grpc
 from vellarys.tenant.v1 import tenant_pb2_grpc as tpb_grpc
+
+log = logging.getLogger(__name__)
+# Deadlock and serialization failure: Postgres rolled the batch back; running it again is safe.
+RETRYABLE = frozenset({"40P01", "40001"})
+BATCH_ATTEMPTS = 3
+
+
+def _carrier(item: pb.IngestInboundRequest) -> dict[str, str] | None:
+    if not item.traceparent:
+        return None
+    return {"traceparent": item.traceparent, "tracestate": item.tracestate}
+
+
+def _item_error(code: grpc.StatusCode, message: str) -> pb.IngestBatchResult:
+    return pb.IngestBatchResult(error=pb.IngestItemError(code=code.value[0], message=message))
+
+
+def _encode_ingested(r: Ingested) -> pb.IngestInboundResponse:
+    return pb.IngestInboundResponse(
+        lead_id=r.lead_id,
+        message_id=r.message_id,
+        created=r.created,
+        lead_created=r.lead_created,
+        conversation_id=r.conversation_id,
+        auto_reply=r.auto_reply,
+        auto_reply_blocked=r.auto_reply_blocked,
+        soft_limits_hit=list(r.soft_limits_hit),
+        reply_scheduled=r.reply_scheduled,
+    )
 
 
 class Conflict(DomainError):
@@ -81,6 +111,87 @@ class ConversationServicer(LiveRpcs, pb_grpc.ConversationServiceServicer):
             soft_limits_hit=list(r.soft_limits_hit),
             reply_scheduled=r.reply_scheduled,
         )
+
+    async def IngestBatch(
+        self, request: pb.IngestBatchRequest, context: grpc.aio.ServicerContext
+    ) -> pb.IngestBatchResponse:
+        """Each item answered on its own: invalid ones fail alone, the lead messages share one
+        transaction (by lock order, retried on deadlock; stored one by one if the batch fails)."""
+        authz.require_internal()
+        results: list[pb.IngestBatchResult | None] = [None] * len(request.items)
+        batch: list[tuple[int, service.LeadMessage]] = []
+        general: list[int] = []
+        delays = [self._debounce(item) for item in request.items]
+        for i, item in enumerate(request.items):
+            try:
+                prepared = service.lead_message(
+                    item.tenant_id,
+                    decode_inbound(item.message),
+                    decode_limits(item),
+                    delays[i],
+                    _carrier(item),
+                )
+            except DomainError as error:
+                results[i] = _item_error(error.code, error.message)
+                continue
+            if prepared is None:
+                general.append(i)
+            else:
+                batch.append((i, prepared))
+        batch.sort(key=lambda pair: pair[1].lock_key)
+        stored = await self._store_batch([item for _, item in batch])
+        for (i, _), outcome in zip(batch, stored, strict=True):
+            results[i] = outcome
+        for i in general:
+            results[i] = await self._ingest_one(request.items[i], delays[i])
+        answered = [r for r in results if r is not None]
+        assert len(answered) == len(results), "every item is answered"
+        for result, debounce in zip(answered, delays, strict=True):
+            if result.HasField("ok") and result.ok.reply_scheduled:
+                self.outbox.notice(debounce.seconds)
+        return pb.IngestBatchResponse(results=answered)
+
+    async def _store_batch(self, items: list[service.LeadMessage]) -> list[pb.IngestBatchResult]:
+        for attempt in range(BATCH_ATTEMPTS):
+            try:
+                async with self.sessions.begin() as session:
+                    done = await service.ingest_lead_messages(session, items)
+                return [pb.IngestBatchResult(ok=_encode_ingested(r)) for r in done]
+            except DBAPIError as error:
+                code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+                if code not in RETRYABLE or attempt == BATCH_ATTEMPTS - 1:
+                    log.warning("batch ingest failed (%s): storing its %d items one by one", code, len(items))
+                    break
+        return [await self._store_one(item) for item in items]
+
+    async def _store_one(self, item: service.LeadMessage) -> pb.IngestBatchResult:
+        try:
+            async with self.sessions.begin() as session:
+                done = await service.ingest_lead_messages(session, [item])
+            return pb.IngestBatchResult(ok=_encode_ingested(done[0]))
+        except DomainError as error:
+            return _item_error(error.code, error.message)
+        except Exception as error:  # the store failed: this item's webhook gets a retryable error
+            log.warning("ingest of one message failed: %s", type(error).__name__)
+            return _item_error(grpc.StatusCode.UNAVAILABLE, "storage failed: retry later")
+
+    async def _ingest_one(self, item: pb.IngestInboundRequest, debounce: Debounce) -> pb.IngestBatchResult:
+        try:
+            async with self.sessions.begin() as session:
+                r = await service.ingest_inbound(
+                    session,
+                    item.tenant_id,
+                    decode_inbound(item.message),
+                    decode_limits(item),
+                    debounce,
+                    _carrier(item),
+                )
+            return pb.IngestBatchResult(ok=_encode_ingested(r))
+        except DomainError as error:
+            return _item_error(error.code, error.message)
+        except Exception as error:
+            log.warning("ingest of one message failed: %s", type(error).__name__)
+            return _item_error(grpc.StatusCode.UNAVAILABLE, "storage failed: retry later")
 
     async def RecordOutboundSent(
         self, request: pb.RecordOutboundSentRequest, context: grpc.aio.ServicerContext

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,7 @@ from conversation.repository import (
     DayCounterRepository,
     EventRepository,
     IngestRepository,
+    IngestRow,
     LeadRepository,
     MessageRepository,
     StatusEventRepository,
@@ -76,21 +78,23 @@ async def ingest_inbound(
     message: Inbound,
     limits: Limits | None = None,
     debounce: Debounce | None = None,
+    carrier: dict[str, str] | None = None,
 ) -> Ingested:
     """Store one provider message exactly once, creating the lead and its conversation on first contact.
 
     The message is always stored; limits only decide whether it may get an automatic reply. Only
     inbound messages are flagged: the business's own messages never get one anyway. When the reply
     may be automatic, the conversation is the AI's and the lead has not opted out, the reply job is
-    written in this same transaction (the outbox), carrying the current trace context.
+    written in this same transaction (the outbox), carrying `carrier` (the webhook's trace context),
+    else the current one.
     """
-    authz.require_internal()
+    item = lead_message(tenant_id, message, limits, debounce, carrier)
+    if item is not None:
+        return await _ingest_lead_message(session, item)
     limits = limits or Limits()
     tenant = parse_id(tenant_id, "tenant_id")
     channel_id = _validate(message)
     at = message.sent_at or datetime.now(UTC)
-    if not message.from_me:
-        return await _ingest_lead_message(session, tenant, channel_id, message, limits, debounce, at)
     lead_id, lead_created, opted_out = await LeadRepository(session).upsert(
         tenant, clean(message.sender), clean(message.sender_name), at
     )
@@ -127,8 +131,9 @@ async def ingest_inbound(
     auto_reply = message.direction == "inbound" and not blocked
     scheduled = auto_reply and owner == "ai" and (not opted_out or is_opt_in(message.text))
     if scheduled:
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier)
+        if carrier is None:
+            carrier = {}
+            propagate.inject(carrier)
         await ReplyJobRepository(session).schedule(
             tenant, conversation_id, lead_id, message_id, debounce or Debounce(), carrier
         )
@@ -145,25 +150,45 @@ async def ingest_inbound(
     )
 
 
-async def _ingest_lead_message(
-    session: AsyncSession,
-    tenant: uuid.UUID,
-    channel_id: uuid.UUID | None,
+@dataclass(frozen=True)
+class LeadMessage:
+    """A lead's own inbound message, validated and turned into conversation.ingest_inbound()'s
+    parameters; `limits` stays for the soft-limit report."""
+
+    tenant: uuid.UUID
+    limits: Limits
+    values: dict[str, Any]
+
+    @property
+    def lock_key(self) -> tuple[str, str]:
+        """Batches store in this order, so concurrent batches take row locks in one order."""
+        return str(self.tenant), str(self.values["phone"])
+
+
+def lead_message(
+    tenant_id: str,
     message: Inbound,
-    limits: Limits,
-    debounce: Debounce | None,
-    at: datetime,
-) -> Ingested:
-    """The common path (a lead's own message) in one round trip: migration 0005's function runs the
-    same statements as the general path above; only the live events are recorded here."""
+    limits: Limits | None = None,
+    debounce: Debounce | None = None,
+    carrier: dict[str, str] | None = None,
+) -> LeadMessage | None:
+    """The message prepared for the one-round-trip path, or None when it takes the general path
+    (the business's own messages: echoes and human takeover). Raises on invalid input."""
+    authz.require_internal()
+    limits = limits or Limits()
+    tenant = parse_id(tenant_id, "tenant_id")
+    channel_id = _validate(message)
+    if message.from_me:
+        return None
     debounce = debounce or Debounce()
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
+    if carrier is None:
+        carrier = {}
+        propagate.inject(carrier)
     values = _message_content(message) | {
         "tenant_id": tenant,
         "phone": clean(message.sender),
         "name": clean(message.sender_name),
-        "at": at,
+        "at": message.sent_at or datetime.now(UTC),
         "channel_id": channel_id,
         # The reasons that need no database state; the function adds the new-leads one.
         "blocked": blocked_reason(limits, "ok"),
@@ -175,13 +200,32 @@ async def _ingest_lead_message(
         "traceparent": carrier.get("traceparent", ""),
         "tracestate": carrier.get("tracestate", ""),
     }
-    done = await IngestRepository(session).inbound(values)
+    return LeadMessage(tenant, limits, values)
+
+
+async def ingest_lead_messages(session: AsyncSession, items: list[LeadMessage]) -> list[Ingested]:
+    """Store many lead messages in one round trip (migration 0006), in the given order; only the
+    live events are recorded here, after the function did the rest."""
+    authz.require_internal()
+    if not items:
+        return []
+    rows = await IngestRepository(session).inbound_many([item.values for item in items])
+    return [await _ingested(session, item, row) for item, row in zip(items, rows, strict=True)]
+
+
+async def _ingest_lead_message(session: AsyncSession, item: LeadMessage) -> Ingested:
+    """The common path (a lead's own message) in one round trip: migration 0005's function runs the
+    same statements as the general path above; only the live events are recorded here."""
+    return await _ingested(session, item, await IngestRepository(session).inbound(item.values))
+
+
+async def _ingested(session: AsyncSession, item: LeadMessage, done: IngestRow) -> Ingested:
     lead_id, message_id, conversation_id = str(done.lead_id), str(done.message_id), str(done.conversation_id)
     if not done.created:
         return Ingested(lead_id, message_id, False, done.lead_created, conversation_id)
     if done.lead_created:
-        await live.publish(session, live.LEAD_CREATED, tenant, done.lead_id)
-    await live.publish(session, live.MESSAGE_RECEIVED, tenant, done.lead_id)
+        await live.publish(session, live.LEAD_CREATED, item.tenant, done.lead_id)
+    await live.publish(session, live.MESSAGE_RECEIVED, item.tenant, done.lead_id)
     return Ingested(
         lead_id,
         message_id,
@@ -190,7 +234,7 @@ async def _ingest_lead_message(
         conversation_id,
         not done.blocked,
         done.blocked,
-        soft_hits(limits, done.leads),
+        soft_hits(item.limits, done.leads),
         reply_scheduled=done.scheduled,
     )
 

@@ -1,0 +1,189 @@
+"""IngestBatch through a real gRPC server and Postgres: each item answered on its own, in order, with
+the same storage rules as IngestInbound."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import grpc
+import pytest
+
+from vellarys.conversation.v1 import conversation_pb2 as pb
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def _phone(n: int) -> str:
+    return f"+55419{n:08d}"
+
+
+async def _batch(stub, items: list[pb.IngestInboundRequest]) -> list[pb.IngestBatchResult]:
+    reply = await stub.IngestBatch(pb.IngestBatchRequest(items=items))
+    assert len(reply.results) == len(items)
+    return list(reply.results)
+
+
+class TestIngestBatch:
+    async def test_items_answered_in_order_across_tenants(self, stub, sql, h):
+        t1, t2 = h.new_id(), h.new_id()
+        items = [
+            h.message(t1, _phone(1), raw_json=json.dumps({"id": "a"})),
+            h.message(t2, _phone(2)),
+            h.message(t1, _phone(3)),
+            h.message(t1, _phone(1), text="segunda mensagem"),
+        ]
+        results = await _batch(stub, items)
+        assert all(r.HasField("ok") and r.ok.created for r in results)
+        assert [r.ok.lead_created for r in results] == [True, True, True, False]
+        assert results[0].ok.lead_id == results[3].ok.lead_id
+        for item, result in zip(items, results, strict=True):
+            row = await sql.fetchrow(
+                "SELECT tenant_id, external_id, text, lead_id FROM conversation.messages WHERE id = $1",
+                uuid.UUID(result.ok.message_id),
+            )
+            assert str(row["tenant_id"]) == item.tenant_id
+            assert row["external_id"] == item.message.external_id
+            assert row["text"] == item.message.text
+            assert str(row["lead_id"]) == result.ok.lead_id
+        raw = await sql.fetchval(
+            "SELECT raw FROM conversation.messages WHERE id = $1", uuid.UUID(results[0].ok.message_id)
+        )
+        assert json.loads(raw) == {"id": "a"}
+        count = await sql.fetchval(
+            "SELECT message_count FROM conversation.leads WHERE id = $1", uuid.UUID(results[0].ok.lead_id)
+        )
+        assert count == 2
+
+    async def test_a_copy_in_the_same_batch_is_stored_once(self, stub, sql, h):
+        t = h.new_id()
+        first = h.message(t, _phone(10))
+        copy = pb.IngestInboundRequest()
+        copy.CopyFrom(first)
+        results = await _batch(stub, [first, copy])
+        assert [r.ok.created for r in results] == [True, False]
+        assert results[0].ok.message_id == results[1].ok.message_id
+        stored = await sql.fetchval(
+            "SELECT count(*) FROM conversation.messages WHERE tenant_id = $1 AND external_id = $2",
+            uuid.UUID(t),
+            first.message.external_id,
+        )
+        assert stored == 1
+
+    async def test_an_invalid_item_fails_alone(self, stub, sql, h):
+        t = h.new_id()
+        good = h.message(t, _phone(20))
+        no_sender = h.message(t, "")
+        bad_tenant = h.message("not-a-uuid", _phone(21))
+        results = await _batch(stub, [no_sender, good, bad_tenant])
+        assert results[1].HasField("ok") and results[1].ok.created
+        for failed, field in ((results[0], "sender"), (results[2], "tenant_id")):
+            assert failed.HasField("error")
+            assert failed.error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+            assert field in failed.error.message
+        stored = await sql.fetchval(
+            "SELECT count(*) FROM conversation.messages WHERE tenant_id = $1", uuid.UUID(t)
+        )
+        assert stored == 1
+
+    async def test_business_phone_messages_take_the_general_path(self, stub, sql, h):
+        t = h.new_id()
+        lead = h.message(t, _phone(30))
+        seller = h.message(t, _phone(30), from_me=True, text="Oi, aqui é o corretor")
+        results = await _batch(stub, [lead, seller])
+        assert all(r.ok.created for r in results)
+        directions = await sql.fetch(
+            "SELECT direction FROM conversation.messages WHERE tenant_id = $1 ORDER BY created_at",
+            uuid.UUID(t),
+        )
+        assert sorted(r["direction"] for r in directions) == ["inbound", "outbound_human"]
+        owner = await sql.fetchval(
+            "SELECT owner FROM conversation.conversations WHERE id = $1",
+            uuid.UUID(results[0].ok.conversation_id),
+        )
+        assert owner == "human"
+
+    async def test_each_reply_job_keeps_its_webhooks_trace(self, stub, sql, h):
+        t = h.new_id()
+        traced = h.message(t, _phone(40))
+        traced.traceparent = TRACEPARENT
+        traced.tracestate = "vendor=1"
+        results = await _batch(stub, [traced, h.message(t, _phone(41))])
+        assert all(r.ok.reply_scheduled for r in results)
+        jobs = {
+            str(r["conversation_id"]): (r["traceparent"], r["tracestate"])
+            for r in await sql.fetch(
+                "SELECT conversation_id, traceparent, tracestate FROM conversation.reply_jobs"
+                " WHERE tenant_id = $1",
+                uuid.UUID(t),
+            )
+        }
+        assert jobs[results[0].ok.conversation_id] == (TRACEPARENT, "vendor=1")
+        assert jobs[results[1].ok.conversation_id][0] != TRACEPARENT
+
+    async def test_concurrent_batches_over_the_same_leads(self, stub, sql, h):
+        """Opposite orders over the same leads and day counters: no deadlock reaches the caller."""
+        t1, t2 = h.new_id(), h.new_id()
+        phones = [_phone(50 + n) for n in range(12)]
+
+        def forward() -> list[pb.IngestInboundRequest]:
+            return [h.message(t, p) for t in (t1, t2) for p in phones]
+
+        def backward() -> list[pb.IngestInboundRequest]:
+            return [h.message(t, p) for t in (t2, t1) for p in reversed(phones)]
+
+        batches = [make() for _ in range(3) for make in (forward, backward)]
+        replies = await asyncio.gather(*(_batch(stub, b) for b in batches))
+        assert [r.error.message for batch in replies for r in batch if not r.HasField("ok")] == []
+        assert all(r.ok.created for batch in replies for r in batch)
+        leads = await sql.fetchval(
+            "SELECT count(*) FROM conversation.leads WHERE tenant_id = ANY($1::uuid[])",
+            [uuid.UUID(t1), uuid.UUID(t2)],
+        )
+        assert leads == 2 * len(phones)
+        counted = await sql.fetchval(
+            "SELECT sum(new_leads) FROM conversation.tenant_day_counters WHERE tenant_id = ANY($1::uuid[])",
+            [uuid.UUID(t1), uuid.UUID(t2)],
+        )
+        assert counted == 2 * len(phones)
+
+    async def test_a_message_the_database_refuses_fails_alone(self, stub, sql, h):
+        """A store error inside the batch: the batch is stored item by item and only that one fails."""
+        t = h.new_id()
+        await sql.execute(
+            "CREATE FUNCTION conversation.test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN IF NEW.text = 'recusar' THEN RAISE EXCEPTION 'refused by test'; END IF; RETURN NEW; END $$"
+        )
+        await sql.execute(
+            "CREATE TRIGGER test_refuse BEFORE INSERT ON conversation.messages"
+            " FOR EACH ROW EXECUTE FUNCTION conversation.test_refuse()"
+        )
+        try:
+            results = await _batch(
+                stub,
+                [
+                    h.message(t, _phone(70)),
+                    h.message(t, _phone(71), text="recusar"),
+                    h.message(t, _phone(72)),
+                ],
+            )
+        finally:
+            await sql.execute("DROP TRIGGER test_refuse ON conversation.messages")
+            await sql.execute("DROP FUNCTION conversation.test_refuse()")
+        assert results[0].ok.created and results[2].ok.created
+        assert results[1].HasField("error")
+        assert results[1].error.code == grpc.StatusCode.UNAVAILABLE.value[0]
+        texts = await sql.fetch("SELECT text FROM conversation.messages WHERE tenant_id = $1", uuid.UUID(t))
+        assert "recusar" not in {r["text"] for r in texts} and len(texts) == 2
+
+    async def test_only_internal_callers(self, stub, h):
+        t = h.new_id()
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.IngestBatch(
+                pb.IngestBatchRequest(items=[h.message(t, _phone(80))]), metadata=h.as_user("admin", t)
+            )
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+    async def test_an_empty_batch(self, stub):
+        assert list((await stub.IngestBatch(pb.IngestBatchRequest())).results) == []
