@@ -75,7 +75,13 @@ def create_app(settings: Settings, clients: Clients | None = None) -> FastAPI:
             if redis_client is not None
             else MemoryCounter()
         )
-        app.state.ingress = Ingress(own_clients, counter, cache_ttl=settings.channel_cache_seconds)
+        app.state.ingress = Ingress(
+            own_clients,
+            counter,
+            cache_ttl=settings.channel_cache_seconds,
+            batch_max=settings.ingest_batch_max,
+            batch_inflight=settings.ingest_batch_inflight,
+        )
         app.state.detailed_health = health.DetailedHealth(
             health.build_checks(own_clients.channels, lambda: db.ping(engine), redis_ping),
             timeout=settings.health_check_timeout,

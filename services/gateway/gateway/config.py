@@ -15,4 +15,8 @@ class Settings(CommonSettings):
     # How long a resolved channel (tenant, limits, webhook secrets) is reused: settings changes
     # reach every gateway within this many seconds.
     channel_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # Webhook messages stored together in one IngestBatch call (one transaction) at most, and how
+    # many such calls may be in flight at once; a message never waits while fewer are in flight.
+    ingest_batch_max: int = Field(default=128, ge=1, le=1000)
+    ingest_batch_inflight: int = Field(default=2, ge=1, le=64)
     public_base_url: str = Field(default="", description="Base URL providers reach, for webhook URLs")

@@ -1,7 +1,8 @@
 """The webhook pipeline: authenticate → resolve the tenant (cached) → limits → store, then 200.
 
-Every step before the store is in memory except the first resolution of a channel; the store is one
-IngestInbound per message, all of a payload's messages concurrently. A payload is answered 200 only
+Every step before the store is in memory except the first resolution of a channel; the store goes
+through the batcher (gateway/batcher.py): a payload's messages concurrently, sharing IngestBatch
+calls with those of other webhooks arriving at the same time. A payload is answered 200 only
 after every message in it is committed: on any storage failure the provider gets a 503 and retries,
 and the retry is harmless because storage is idempotent on the provider message id.
 """
@@ -19,6 +20,7 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from prometheus_client import Counter
 
+from gateway.batcher import IngestBatcher
 from gateway.cache import Missing, TtlCache
 from gateway.clients import Clients
 from gateway.limits import Counter as LimitCounter
@@ -118,11 +120,25 @@ def _decode(reply: tenant_pb.ResolveChannelResponse) -> ResolvedChannel:
 
 
 class Ingress:
-    def __init__(self, clients: Clients, counter: LimitCounter, cache_ttl: float = 5.0) -> None:
+    def __init__(
+        self,
+        clients: Clients,
+        counter: LimitCounter,
+        cache_ttl: float = 5.0,
+        batch_max: int = 128,
+        batch_inflight: int = 2,
+    ) -> None:
         self.clients = clients
         self.counter = counter
         self.channels: TtlCache[tuple[str, str, str], ResolvedChannel] = TtlCache(cache_ttl, negative_ttl=2.0)
         self._service = CallContext(role=SERVICE_ROLE).metadata()
+        self.batcher = IngestBatcher(self._send_batch, batch_max, batch_inflight)
+
+    async def _send_batch(self, request: conv_pb.IngestBatchRequest) -> conv_pb.IngestBatchResponse:
+        reply: conv_pb.IngestBatchResponse = await self.clients.conversation.IngestBatch(
+            request, metadata=self._service
+        )
+        return reply
 
     async def resolve(
         self, provider: str, *, token: str = "", external_id: str = ""
@@ -226,8 +242,7 @@ class Ingress:
                 new_leads_per_day_hard=channel.leads_per_day[1],
             ),
         )
-        metadata = CallContext(tenant_id=channel.tenant_id, role=SERVICE_ROLE).metadata()
-        reply = await self.clients.conversation.IngestInbound(request, metadata=metadata)
+        reply = await self.batcher.ingest(request)
         MESSAGES.labels(channel.tenant_id, message.provider, str(not reply.created).lower()).inc()
         self._note_limits(channel, level, count, reply)
         return bool(reply.created)

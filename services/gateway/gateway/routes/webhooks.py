@@ -15,6 +15,7 @@ import orjson
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from gateway.batcher import ItemFailed
 from gateway.ingress import WEBHOOKS, Ingress, Rejected
 from gateway.providers import PARSERS, canonical, signatures
 
@@ -69,6 +70,15 @@ async def _receive(provider: str, token: str | None, request: Request) -> JSONRe
         raise HTTPException(rejected.status, rejected.message) from None
     try:
         outcome = await ingress.store(result, channels)
+    except ItemFailed as failed:
+        if failed.code == grpc.StatusCode.INVALID_ARGUMENT:
+            WEBHOOKS.labels(provider, "invalid").inc()
+            raise HTTPException(400, f"message refused: {failed.message}") from None
+        WEBHOOKS.labels(provider, "unavailable").inc()
+        log.warning("webhook not stored (%s): the provider will retry", failed.code.name)
+        raise HTTPException(
+            503, "storage is unavailable: retry later", headers={"Retry-After": "5"}
+        ) from None
     except grpc.aio.AioRpcError as error:
         WEBHOOKS.labels(provider, "unavailable").inc()
         log.warning("webhook not stored (%s): the provider will retry", error.code().name)
