@@ -79,6 +79,8 @@ class Sender:
         self.backoff = Backoff(settings.backoff_base_seconds, settings.backoff_cap_seconds)
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
+        self._reserved = 0  # slots promised by lease_for_now() and not yet taken by send_now()
+        self._full = False  # all slots were taken when the loop last looked
         self._loop: asyncio.Task[None] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -98,21 +100,38 @@ class Sender:
     def wake(self) -> None:
         self._wake.set()
 
+    def lease_for_now(self) -> uuid.UUID | None:
+        """A claim token for a delivery about to be queued, when this running sender has a free slot to
+        send it at once (`send_now` after the commit); None: queue it for the loop to claim."""
+        if self._loop is None or self._loop.done():
+            return None
+        if len(self._inflight) + self._reserved >= self.settings.sender_concurrency:
+            return None
+        self._reserved += 1
+        return uuid.uuid4()
+
+    def send_now(self, delivery: Delivery | None, token: uuid.UUID) -> None:
+        """Send a delivery born leased to `token` (None: it was not created, the lease is unused)."""
+        self._reserved -= 1
+        if delivery is not None:
+            self._spawn(delivery, token)
+
     async def _run(self) -> None:
         while True:
+            self._wake.clear()  # before claiming: a wake during the claim is not lost
             try:
                 claimed = await self._claim_and_spawn()
             except Exception:
                 log.exception("claiming deliveries failed")
                 claimed = 0
             if claimed == 0:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.settings.sender_poll_seconds)
 
     async def _claim_and_spawn(self) -> int:
-        free = self.settings.sender_concurrency - len(self._inflight)
+        free = self.settings.sender_concurrency - len(self._inflight) - self._reserved
         if free <= 0:
+            self._full = True
             return 0
         token = uuid.uuid4()
         async with self.sessions.begin() as session:
@@ -127,7 +146,9 @@ class Sender:
 
         def done(t: asyncio.Task[None]) -> None:
             self._inflight.discard(t)
-            self._wake.set()  # a slot is free
+            if self._full:  # a slot is free, and due deliveries may have waited for one
+                self._full = False
+                self._wake.set()
 
         task.add_done_callback(done)
         return task
@@ -275,17 +296,24 @@ class Sender:
         if outcome == "sent":
             values |= {"provider_message_id": result.provider_message_id, "sent_at": func.now()}
             values |= {"sent_template": template.name if template else None}
+        row = {
+            "delivery_id": delivery.id, "tenant_id": delivery.tenant_id, "attempt": attempt,
+            "outcome": outcome, "http_status": result.http_status, "error": result.error,
+            "duration_ms": int(elapsed * 1000),
+        }  # fmt: skip
         async with self.sessions.begin() as session:
             repo = DeliveryRepository(session)
-            finished = await repo.finish(delivery.id, token, values)
-            if finished is None:
+            if outcome == "sent":  # the common case, in one statement
+                sent = {"provider": provider, "provider_message_id": result.provider_message_id}
+                sent["sent_template"] = template.name if template else None
+                recorded = await repo.record_sent(delivery.id, token, row, sent)
+            else:
+                recorded = await repo.finish(delivery.id, token, values) is not None
+                if recorded:
+                    await repo.add_attempt(row)
+            if not recorded:
                 log.warning("delivery %s: claim lost before its outcome was recorded", delivery.id)
                 return
-            await repo.add_attempt({
-                "delivery_id": delivery.id, "tenant_id": delivery.tenant_id, "attempt": attempt,
-                "outcome": outcome, "http_status": result.http_status, "error": result.error,
-                "duration_ms": int(elapsed * 1000),
-            })  # fmt: skip
         metrics.DELIVERIES.labels(provider, outcome).inc()
         if outcome == "sent" and delivery.source == "conversation" and self.conversation is not None:
             await self.conversation.record_outbound_sent(

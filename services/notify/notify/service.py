@@ -56,8 +56,11 @@ def _required(value: str, field: str) -> str:
     return cleaned
 
 
-async def send_message(session: AsyncSession, out: Outbound) -> Queued:
-    """Queue one outbound message; a repeated call for the same message id returns the first delivery."""
+async def send_message(
+    session: AsyncSession, out: Outbound, lease_to: uuid.UUID | None = None, lease_seconds: float = 0.0
+) -> Queued:
+    """Queue one outbound message; a repeated call for the same message id returns the first delivery.
+    With `lease_to` a new delivery is born claimed by that token (its sender sends it at once)."""
     tenant, message = parse_id(out.tenant_id, "tenant_id"), parse_id(out.message_id, "message_id")
     values = {
         "tenant_id": tenant,
@@ -75,7 +78,7 @@ async def send_message(session: AsyncSession, out: Outbound) -> Queued:
         "traceparent": out.traceparent or None,
     }
     deliveries = DeliveryRepository(session)
-    inserted = await deliveries.insert_once(values)
+    inserted = await deliveries.insert_once(values, lease_to, lease_seconds)
     delivery = await deliveries.by_message_id(tenant, message)
     return Queued(delivery, created=inserted is not None)
 

@@ -310,3 +310,61 @@ async def _status(s, tenant_id: str, delivery_id: str, status: int) -> pb.Delive
 
 async def _sent(s, tenant_id: str, delivery_id: str) -> pb.Delivery | None:
     return await _status(s, tenant_id, delivery_id, pb.DELIVERY_STATUS_SENT)
+
+
+class TestSentAtOnce:
+    """A running sender with a free slot sends what SendMessage queued at once: the delivery is born
+    leased to it, so it needs neither the poll (a minute here) nor a claim."""
+
+    async def test_a_queued_message_is_sent_without_waiting_for_the_poll(
+        self, tenancy, fake, notify_stack, sql
+    ):
+        tenant_id, channel = await setup(tenancy, "meta")
+        to = phone()
+        async with notify_stack(run_worker=True, sender_poll_seconds=60) as s:
+            await asyncio.sleep(0.2)  # the loop's first claim is behind it
+            reply = await s.stub.SendMessage(send(tenant_id, channel.id, to))
+            assert reply.created
+
+            async def sent() -> bool:
+                row = await sql.fetchrow(
+                    "SELECT * FROM notify.deliveries WHERE id = $1", uuid.UUID(reply.delivery_id)
+                )
+                return row["status"] == "sent"
+
+            assert await eventually(sent)
+            row = await sql.fetchrow(
+                "SELECT * FROM notify.deliveries WHERE id = $1", uuid.UUID(reply.delivery_id)
+            )
+            attempts = await sql.fetch("SELECT outcome, attempt, http_status FROM notify.delivery_attempts"
+                                       " WHERE delivery_id = $1", row["id"])  # fmt: skip
+        assert row["attempts"] == 1 and row["claim_token"] is None and row["lease_until"] is None
+        assert row["provider_message_id"] and row["sent_at"] is not None
+        assert [tuple(a) for a in attempts] == [("sent", 1, 200)]
+        assert [r.json()["to"] for r in fake.received(path=meta_path(channel))].count(to) == 1
+
+    async def test_a_repeated_send_uses_no_slot_and_sends_once(self, tenancy, fake, notify_stack):
+        tenant_id, channel = await setup(tenancy, "meta")
+        request = send(tenant_id, channel.id, phone())
+        async with notify_stack(run_worker=True, sender_poll_seconds=60) as s:
+            first = await s.stub.SendMessage(request)
+            again = await s.stub.SendMessage(request)
+            assert await eventually(lambda: _sent(s, tenant_id, first.delivery_id))
+            assert s.sender.lease_for_now() is not None  # no slot stayed promised to the duplicate
+        assert first.created and not again.created and first.delivery_id == again.delivery_id
+        assert len(fake.received(path=meta_path(channel))) == 1
+
+    async def test_with_every_slot_busy_it_is_queued_and_sent_when_one_frees_up(
+        self, tenancy, fake, notify_stack
+    ):
+        tenant_id, channel = await setup(tenancy, "meta")
+        fake.queue(meta_path(channel), fp.delay(0.5))
+        async with notify_stack(
+            run_worker=True, sender_poll_seconds=60, sender_concurrency=1, pace_recipient_interval_seconds=0
+        ) as s:
+            slow = await s.stub.SendMessage(send(tenant_id, channel.id, phone()))
+            queued = await s.stub.SendMessage(send(tenant_id, channel.id, phone()))
+            assert queued.status == pb.DELIVERY_STATUS_QUEUED
+            for reply in (slow, queued):
+                assert await eventually(lambda r=reply: _sent(s, tenant_id, r.delivery_id))
+        assert len(fake.received(path=meta_path(channel))) == 2
