@@ -8,7 +8,9 @@ tenants with 200 channels (Meta with app_secret/verify_token, 360dialog with web
 through the real RPCs, then makes `calls` ResolveChannel calls (default 2,000; half by webhook token,
 half by external id) with `concurrency` in flight (default 16) against the real gRPC server running
 in a child process. Prints calls/s and the server process's CPU time per call (user + system, read
-from /proc), which is what webhook load costs the tenant service. The database is dropped at the end.
+from /proc), which is what webhook load costs the tenant service; then the same number of calls to
+the servicer method alone (no gRPC, no interceptors), one at a time, with their latency and CPU.
+The database is dropped at the end.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import sys
 import time
 import uuid
 from multiprocessing.connection import Connection
+from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -30,7 +33,7 @@ from kit import config, db, dbadmin, migrate, rpc
 from kit.context import CallContext
 from kit.service import migrations_dir
 from tenant.config import Settings
-from tenant.server import build
+from tenant.server import TenantServicer, build
 from vellarys.tenant.v1 import tenant_pb2 as pb
 from vellarys.tenant.v1 import tenant_pb2_grpc as pb_grpc
 
@@ -145,6 +148,27 @@ async def measure(
     )
 
 
+async def measure_handler(
+    url: str, role_url: str, requests: list[pb.ResolveChannelRequest], calls: int
+) -> None:
+    """The servicer method alone, awaited in this process one call at a time (no gRPC, no interceptors)."""
+    settings = Settings(database_url=url, secret_key=SECRET_KEY, environment="test")
+    engine = db.create_engine(role_url, pool_size=1, max_overflow=0, application_name="bench-handler")
+    servicer = TenantServicer(db.session_factory(engine), settings)
+    context: Any = None
+    try:
+        for request in requests[:50]:
+            await servicer.ResolveChannel(request, context)
+        cpu_before, started = time.process_time(), time.perf_counter()
+        for i in range(calls):
+            await servicer.ResolveChannel(requests[i % len(requests)], context)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_before
+    finally:
+        await engine.dispose()
+    print(f"{calls} direct handler calls, one at a time (no gRPC)")
+    print(f"  latency    {elapsed / calls * 1e6:8.0f} us/call   handler CPU {cpu / calls * 1e6:8.0f} us/call")
+
+
 async def main(calls: int, width: int) -> int:
     server_url = admin_url()
     name = f"vellarys_bench_{secrets.token_hex(4)}"
@@ -168,6 +192,7 @@ async def main(calls: int, width: int) -> int:
             requests = await populate(stub)
             assert child.pid is not None
             await measure(stub, requests, child.pid, calls, width)
+            await measure_handler(url, role_url, requests, calls)
         finally:
             await channel.close()
     finally:

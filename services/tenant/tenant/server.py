@@ -93,10 +93,8 @@ class TenantServicer(IdentityRpcs, CatalogRpcs, SellerRpcs, PlacesRpcs, pb_grpc.
     ) -> None:
         self.sessions = sessions
         self.settings = settings
-        engine = engine or sessions.kw["bind"]
-        # Single-statement reads need no transaction: AUTOCOMMIT saves the BEGIN and ROLLBACK
-        # round trips (asyncpg then sends only the prepared statement's bind/execute).
-        self.reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # For single-statement reads that need no session (tenant.repository.ChannelRouteRepository).
+        self.engine: AsyncEngine = engine or sessions.kw["bind"]
 
     async def CreateTenant(
         self, request: pb.CreateTenantRequest, context: grpc.aio.ServicerContext
@@ -189,7 +187,7 @@ class TenantServicer(IdentityRpcs, CatalogRpcs, SellerRpcs, PlacesRpcs, pb_grpc.
         self, request: pb.ResolveChannelRequest, context: grpc.aio.ServicerContext
     ) -> pb.ResolveChannelResponse:
         """Webhook routing, on every gateway cache miss: one round trip, one decryption."""
-        async with self.reader.connect() as connection:
+        async with self.engine.connect() as connection:
             route = await service.resolve_channel(
                 connection,
                 provider=PB_TO_PROVIDER.get(request.provider, ""),

@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import grpc
 import pytest
 
 import tenant
 from kit import db, rpc
 from kit.context import CallContext
+from kit.dbadmin import asyncpg_dsn
 from kit.testing import settings_for_tests
 from tenant.config import Settings
 from tenant.server import build
@@ -181,3 +183,34 @@ class TestResolveChannel:
             pb.ResolveChannelRequest(provider=pb.PROVIDER_META),
         ):
             assert await code_of(stub.ResolveChannel(request)) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_a_broken_pooled_connection_is_dropped_not_reused(migrated, database_url):
+    """The query bypasses SQLAlchemy's execution, so the repository must invalidate on its own."""
+    url = migrated("tenant", tenant.__file__)
+    name = f"test-resolve-{uuid.uuid4().hex[:8]}"
+    engine = db.create_engine(url, pool_size=1, max_overflow=0, application_name=name)
+    server = build(settings_for_tests(Settings, database_url, tenants_hard_limit=1000), engine, port=0)
+    await server.start()
+    channel = rpc.make_channel(f"127.0.0.1:{server.port}")
+    try:
+        stub = pb_grpc.TenantServiceStub(channel)
+        t = await new_tenant(stub)
+        _, token = await new_channel(stub, t.id)
+        request = pb.ResolveChannelRequest(provider=pb.PROVIDER_META, webhook_token=token)
+        assert (await stub.ResolveChannel(request)).tenant.id == t.id
+        owner = await asyncpg.connect(asyncpg_dsn(database_url))
+        try:  # what a database restart does to the one pooled connection
+            killed = await owner.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+                name,
+            )
+        finally:
+            await owner.close()
+        assert killed == 1
+        assert await code_of(stub.ResolveChannel(request)) == grpc.StatusCode.INTERNAL
+        assert (await stub.ResolveChannel(request)).tenant.id == t.id
+    finally:
+        await channel.close()
+        await server.stop(0)
+        await engine.dispose()
