@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Row, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversation import events as live
@@ -26,17 +26,17 @@ from conversation.domain import (
     retry_delay,
     window_open,
 )
-from conversation.models import Conversation, Lead, Message
+from conversation.models import Conversation
 from conversation.ownership import change_owner
 from conversation.ports import AiReply, AiRequest, ProfileItem, Turn
-from conversation.repository import EventRepository, LeadRepository
+from conversation.repository import EventRepository
 from conversation.repository_assign import AssignmentRepository
 from conversation.repository_jobs import (
     OutboxRepository,
     OwnershipRepository,
     ProfileRepository,
     ReplyJobRepository,
-    now,
+    SnapshotQueries,
 )
 from conversation.repository_leads import LeadQueries
 
@@ -68,12 +68,52 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class ConversationState:
+    """What a reply reads of its conversation (the ORM row's fields of the same names)."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    lead_id: uuid.UUID
+    channel_id: uuid.UUID | None
+    owner: str
+    version: int
+    last_inbound_at: datetime | None
+
+    def row(self) -> Conversation:
+        """A detached Conversation carrying these fields, for the ownership use cases."""
+        return Conversation(
+            id=self.id,
+            tenant_id=self.tenant_id,
+            lead_id=self.lead_id,
+            channel_id=self.channel_id,
+            owner=self.owner,
+            version=self.version,
+            last_inbound_at=self.last_inbound_at,
+        )
+
+
+@dataclass(frozen=True)
+class LeadState:
+    id: uuid.UUID
+    name: str
+    phone: str
+    opted_out: bool
+    status: str
+
+
+@dataclass(frozen=True)
+class Inbound:
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class Snapshot:
-    conversation: Conversation
-    lead: Lead
+    conversation: ConversationState
+    lead: LeadState
     history: list[Turn]
     profile: list[ProfileItem]
-    latest_inbound: Message | None
+    latest_inbound: Inbound | None
     covered_until: datetime | None
     now: datetime
 
@@ -99,24 +139,33 @@ async def claim(session: AsyncSession, token: str, lease: float, limit: int) -> 
     ]
 
 
-def _turn(m: Message) -> Turn:
+def _turn(m: Row[Any]) -> Turn:
     media = "" if m.kind == "text" else m.kind
-    caption = str((m.media or {}).get("caption", ""))
-    return Turn(ROLE_OF.get(m.direction, "lead"), m.text or caption, m.sent_at or m.created_at, media)
+    return Turn(ROLE_OF.get(m.direction, "lead"), m.text or m.caption or "", m.sent_at or m.created_at, media)
 
 
 async def load(session: AsyncSession, job: Claimed) -> Snapshot | None:
-    conversation = await OwnershipRepository(session).get(job.tenant_id, job.conversation_id)
-    lead = await LeadRepository(session).get(job.tenant_id, job.lead_id)
-    if conversation is None or lead is None:
+    """Two round trips: the conversation, lead, profile, coverage and clock; then the history."""
+    queries = SnapshotQueries(session)
+    state = await queries.state(job.tenant_id, job.conversation_id, job.lead_id)
+    if state is None:
         return None
-    recent = list(reversed(await LeadQueries(session).messages(job.tenant_id, job.lead_id, None, HISTORY)))
-    stored = await ProfileRepository(session).get(job.tenant_id, job.lead_id)
-    profile = [ProfileItem(**f) for f in (stored.fields if stored else [])]
+    recent = list(reversed(await queries.history(job.tenant_id, job.lead_id, HISTORY)))
+    conversation = ConversationState(
+        job.conversation_id,
+        job.tenant_id,
+        job.lead_id,
+        state.channel_id,
+        state.owner,
+        state.version,
+        state.last_inbound_at,
+    )
+    lead = LeadState(job.lead_id, state.name, state.phone, state.opted_out, state.status)
+    profile = [ProfileItem(**f) for f in (state.profile or [])]
     latest = next((m for m in reversed(recent) if m.direction == "inbound"), None)
-    covered = await ReplyJobRepository(session).covered_until(job.tenant_id, job.conversation_id)
+    inbound = Inbound(latest.text or "", latest.created_at) if latest is not None else None
     history = [_turn(m) for m in recent]
-    return Snapshot(conversation, lead, history, profile, latest, covered, await now(session))
+    return Snapshot(conversation, lead, history, profile, inbound, state.covered_until, state.now)
 
 
 def precheck(job: Claimed, snap: Snapshot | None) -> str | None:
@@ -150,7 +199,7 @@ def ai_request(job: Claimed, snap: Snapshot) -> AiRequest:
 
 
 async def _held(session: AsyncSession, job: Claimed) -> None:
-    if await ReplyJobRepository(session).holds(job.id, job.token) is None:
+    if not await ReplyJobRepository(session).held(job.id, job.token):
         raise LeaseLost(str(job.id))
 
 
@@ -159,7 +208,7 @@ async def conclude(session: AsyncSession, job: Claimed, snap: Snapshot | None, o
     await _held(session, job)
     jobs = ReplyJobRepository(session)
     if outcome == WINDOW_CLOSED and snap is not None:
-        await change_owner(session, snap.conversation, "nobody", None, WINDOW_CLOSED, actor="system")
+        await change_owner(session, snap.conversation.row(), "nobody", None, WINDOW_CLOSED, actor="system")
         await jobs.finish(job.id, "failed", outcome=outcome, last_error="model unavailable, window closed")
         return outcome
     status = "done" if outcome == "nothing_new" else "cancelled"
@@ -196,7 +245,7 @@ async def apply(
     outgoing = [o for o in [await _store(session, job, snap, reply.text, "reply", reply.outcome)] if o]
     await _learn(session, job, snap, reply)
     covered = snap.latest_inbound.created_at if snap.latest_inbound else None
-    await jobs.finish(job.id, "done", outcome=reply.outcome, covered_until=covered, last_error=None)
+    await jobs.done(job.id, reply.outcome, covered)
     return reply.outcome, outgoing
 
 
@@ -205,7 +254,7 @@ async def _failed_model(
 ) -> tuple[str, list[Outgoing]]:
     jobs = ReplyJobRepository(session)
     if not snap.window_open:
-        await change_owner(session, snap.conversation, "nobody", None, WINDOW_CLOSED, actor="system")
+        await change_owner(session, snap.conversation.row(), "nobody", None, WINDOW_CLOSED, actor="system")
         await jobs.finish(job.id, "failed", outcome=WINDOW_CLOSED, last_error=f"model {reply.outcome}")
         return WINDOW_CLOSED, []
     outgoing: list[Outgoing] = []
@@ -245,7 +294,7 @@ async def _store(
             "raw": {"job_id": str(job.id), "attempt": job.attempts, "outcome": outcome},
         }
     )
-    await LeadRepository(session).count_message(job.tenant_id, job.lead_id, snap.now)
+    await SnapshotQueries(session).count_message(job.tenant_id, job.lead_id, snap.now)
     await live.publish(session, live.MESSAGE_SENT, job.tenant_id, job.lead_id)
     conversation = snap.conversation
     return Outgoing(
@@ -271,7 +320,13 @@ async def _learn(session: AsyncSession, job: Claimed, snap: Snapshot, reply: AiR
         await events.add(job.tenant_id, job.conversation_id, kind, reason=kind, actor="lead")
     if reply.handoff:
         await change_owner(
-            session, snap.conversation, "nobody", None, AI_HANDOFF, actor="ai", detail=reply.handoff_reason
+            session,
+            snap.conversation.row(),
+            "nobody",
+            None,
+            AI_HANDOFF,
+            actor="ai",
+            detail=reply.handoff_reason,
         )
         await AssignmentRepository(session).request(job.tenant_id, job.conversation_id)
         await live.publish(session, live.HANDOFF, job.tenant_id, job.lead_id)

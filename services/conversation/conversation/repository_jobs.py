@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Row, and_, bindparam, column, func, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversation.domain import Debounce
@@ -41,6 +41,78 @@ _SCHEDULE = text(
     " last_message_id = excluded.last_message_id, traceparent = excluded.traceparent,"
     " tracestate = excluded.tracestate, updated_at = now()"
     " RETURNING id"
+)
+
+
+# The reply path's statements (a few per reply, at every reply) as SQL text too: compiled once, and
+# without the ORM's per-execution work.
+_CLAIM = text(
+    "WITH due AS (SELECT id FROM conversation.reply_jobs"
+    " WHERE status IN ('queued', 'retry_wait') AND run_after <= now()"
+    " ORDER BY run_after LIMIT :limit FOR UPDATE SKIP LOCKED),"
+    # Then jobs whose worker's lease ran out, in the slots the due ones left.
+    " expired AS (SELECT id FROM conversation.reply_jobs WHERE status = 'running' AND locked_until < now()"
+    " ORDER BY locked_until LIMIT (:limit - (SELECT count(*) FROM due)) FOR UPDATE SKIP LOCKED)"
+    " UPDATE conversation.reply_jobs SET status = 'running', locked_by = :token,"
+    " locked_until = now() + make_interval(secs => :lease), attempts = attempts + 1, updated_at = now()"
+    " WHERE id IN (SELECT id FROM due UNION ALL SELECT id FROM expired)"
+    " RETURNING id, tenant_id, conversation_id, lead_id, attempts, fallback_sent, traceparent, tracestate"
+)
+_HELD = text(
+    "SELECT id FROM conversation.reply_jobs"
+    " WHERE id = :id AND locked_by = :token AND status = 'running' FOR UPDATE"
+)
+_DONE = text(
+    "UPDATE conversation.reply_jobs SET status = 'done', locked_by = NULL, locked_until = NULL,"
+    " outcome = :outcome, covered_until = :covered_until, last_error = NULL, updated_at = now()"
+    " WHERE id = :id"
+)
+# What a reply needs to know besides the history, in one round trip (with the database's clock).
+_SNAPSHOT = text(
+    "SELECT c.channel_id, c.owner, c.version, c.last_inbound_at, l.name, l.phone, l.opted_out, l.status,"
+    " p.fields AS profile,"
+    " (SELECT max(r.covered_until) FROM conversation.reply_jobs r"
+    "  WHERE r.tenant_id = c.tenant_id AND r.conversation_id = c.id) AS covered_until,"
+    " now() AS now"
+    " FROM conversation.conversations c"
+    " JOIN conversation.leads l ON l.tenant_id = c.tenant_id AND l.id = :lead_id"
+    " LEFT JOIN conversation.lead_profiles p ON p.lead_id = l.id AND p.tenant_id = c.tenant_id"
+    " WHERE c.tenant_id = :tenant_id AND c.id = :conversation_id"
+).columns(
+    column("channel_id"), column("owner"), column("version"), column("last_inbound_at"), column("name"),
+    column("phone"), column("opted_out"), column("status"), column("profile", JSONB),
+    column("covered_until"), column("now"),
+)  # fmt: skip
+# The newest messages, only the columns a reply reads (not the provider's raw payload).
+_HISTORY = text(
+    "SELECT direction, kind, text, media ->> 'caption' AS caption, sent_at, created_at"
+    " FROM conversation.messages WHERE tenant_id = :tenant_id AND lead_id = :lead_id"
+    " ORDER BY created_at DESC, id DESC LIMIT :limit"
+)
+_CLAIM_FOR_AI = text(
+    "UPDATE conversation.conversations SET version = version + 1"
+    " WHERE tenant_id = :tenant_id AND id = :conversation_id AND version = :seen AND owner = 'ai'"
+    " RETURNING id"
+)
+_PROFILE_SAVE = text(
+    "INSERT INTO conversation.lead_profiles (lead_id, tenant_id, fields, score, score_reasons, updated_at)"
+    " VALUES (:lead_id, :tenant_id, :fields, :score, :score_reasons, now())"
+    " ON CONFLICT (lead_id) DO UPDATE SET fields = excluded.fields, score = excluded.score,"
+    " score_reasons = excluded.score_reasons, updated_at = now()"
+).bindparams(bindparam("fields", type_=JSONB), bindparam("score_reasons", type_=JSONB))
+_OUTBOX_COLUMNS = (
+    "id", "tenant_id", "lead_id", "conversation_id", "direction", "provider", "kind", "text", "status",
+    "status_at", "raw",
+)  # fmt: skip
+_OUTBOX_ADD = text(
+    f"INSERT INTO conversation.messages ({', '.join(_OUTBOX_COLUMNS)}, notify_pending)"
+    f" VALUES ({', '.join(':' + c for c in _OUTBOX_COLUMNS)}, true)"
+    " ON CONFLICT (id) DO NOTHING RETURNING id"
+).bindparams(bindparam("raw", type_=JSONB))
+_COUNT_MESSAGE = text(
+    "UPDATE conversation.leads SET message_count = message_count + 1,"
+    # GREATEST ignores NULL and keeps a late provider retry from moving time backwards.
+    " last_message_at = greatest(last_message_at, :at) WHERE tenant_id = :tenant_id AND id = :lead_id"
 )
 
 
@@ -74,41 +146,10 @@ class ReplyJobRepository:
         }
         return (await self.session.execute(_SCHEDULE, params)).scalar_one()  # type: ignore[no-any-return]
 
-    async def claim(self, token: str, lease: float, limit: int) -> Sequence[ReplyJob]:
+    async def claim(self, token: str, lease: float, limit: int) -> Sequence[Row[Any]]:
         """Due pending jobs first, then jobs whose worker's lease ran out; each one to one claimer."""
-        due = (
-            select(ReplyJob.id)
-            .where(ReplyJob.status.in_(PENDING), ReplyJob.run_after <= func.now())
-            .order_by(ReplyJob.run_after)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        claimed = await self._take(due, token, lease)
-        if len(claimed) < limit:
-            expired = (
-                select(ReplyJob.id)
-                .where(ReplyJob.status == "running", ReplyJob.locked_until < func.now())
-                .order_by(ReplyJob.locked_until)
-                .limit(limit - len(claimed))
-                .with_for_update(skip_locked=True)
-            )
-            claimed = [*claimed, *await self._take(expired, token, lease)]
-        return claimed
-
-    async def _take(self, ids: Any, token: str, lease: float) -> Sequence[ReplyJob]:
-        stmt = (
-            update(ReplyJob)
-            .where(ReplyJob.id.in_(ids.scalar_subquery()))
-            .values(
-                status="running",
-                locked_by=token,
-                locked_until=func.now() + timedelta(seconds=lease),
-                attempts=ReplyJob.attempts + 1,
-                updated_at=func.now(),
-            )
-            .returning(ReplyJob)
-        )
-        return (await self.session.execute(stmt)).scalars().all()
+        params = {"token": token, "lease": float(lease), "limit": limit}
+        return (await self.session.execute(_CLAIM, params)).all()
 
     async def holds(self, job_id: uuid.UUID, token: str) -> ReplyJob | None:
         """The job, locked, while this claim still owns it (another worker may have re-claimed it)."""
@@ -118,6 +159,16 @@ class ReplyJobRepository:
             .with_for_update()
         )
         return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def held(self, job_id: uuid.UUID, token: str) -> bool:
+        """holds(), without loading the row: True (and the row locked) while this claim owns the job."""
+        found = await self.session.execute(_HELD, {"id": job_id, "token": token})
+        return found.scalar_one_or_none() is not None
+
+    async def done(self, job_id: uuid.UUID, outcome: str, covered_until: datetime | None) -> None:
+        """finish(job_id, "done", …) of a job that replied."""
+        params = {"id": job_id, "outcome": outcome, "covered_until": covered_until}
+        await self.session.execute(_DONE, params)
 
     async def finish(self, job_id: uuid.UUID, status: str, **values: Any) -> None:
         await self.session.execute(
@@ -179,6 +230,28 @@ class ReplyJobRepository:
         return int(row[0]), float(row[1])
 
 
+class SnapshotQueries:
+    """The reads of a reply job: its conversation, lead, profile and history."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def state(
+        self, tenant_id: uuid.UUID, conversation_id: uuid.UUID, lead_id: uuid.UUID
+    ) -> Row[Any] | None:
+        params = {"tenant_id": tenant_id, "conversation_id": conversation_id, "lead_id": lead_id}
+        return (await self.session.execute(_SNAPSHOT, params)).one_or_none()
+
+    async def history(self, tenant_id: uuid.UUID, lead_id: uuid.UUID, limit: int) -> Sequence[Row[Any]]:
+        """Newest first."""
+        params = {"tenant_id": tenant_id, "lead_id": lead_id, "limit": limit}
+        return (await self.session.execute(_HISTORY, params)).all()
+
+    async def count_message(self, tenant_id: uuid.UUID, lead_id: uuid.UUID, at: datetime) -> None:
+        """LeadRepository.count_message, as SQL text for the reply path."""
+        await self.session.execute(_COUNT_MESSAGE, {"tenant_id": tenant_id, "lead_id": lead_id, "at": at})
+
+
 class ProfileRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -195,9 +268,11 @@ class ProfileRepository:
         score: int,
         reasons: list[str],
     ) -> None:
-        values = {"fields": fields, "score": score, "score_reasons": reasons, "updated_at": func.now()}
-        stmt = insert(LeadProfile).values(tenant_id=tenant_id, lead_id=lead_id, **values)
-        await self.session.execute(stmt.on_conflict_do_update(index_elements=["lead_id"], set_=values))
+        params = {
+            "tenant_id": tenant_id, "lead_id": lead_id, "fields": fields, "score": score,
+            "score_reasons": reasons,
+        }  # fmt: skip
+        await self.session.execute(_PROFILE_SAVE, params)
 
 
 class OwnershipRepository:
@@ -222,17 +297,8 @@ class OwnershipRepository:
 
     async def claim_for_ai(self, tenant_id: uuid.UUID, conversation_id: uuid.UUID, seen: int) -> bool:
         """The atomic check right before the AI speaks: still AI-owned and unchanged since it read it."""
-        stmt = (
-            update(Conversation)
-            .where(
-                Conversation.tenant_id == tenant_id,
-                Conversation.id == conversation_id,
-                Conversation.version == seen,
-                Conversation.owner == "ai",
-            )
-            .values(version=Conversation.version + 1)
-        )
-        return bool((await self.session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
+        params = {"tenant_id": tenant_id, "conversation_id": conversation_id, "seen": seen}
+        return (await self.session.execute(_CLAIM_FOR_AI, params)).scalar_one_or_none() is not None
 
     async def set_owner(
         self, tenant_id: uuid.UUID, conversation_id: uuid.UUID, owner: str, user_id: uuid.UUID | None
@@ -269,12 +335,8 @@ class OutboxRepository:
 
     async def add(self, values: dict[str, Any]) -> bool:
         """Insert an outbound message by its (deterministic) id; False when it already exists."""
-        stmt = (
-            insert(Message)
-            .values(notify_pending=True, **values)
-            .on_conflict_do_nothing(index_elements=["id"])
-        )
-        return (await self.session.execute(stmt.returning(Message.id))).scalar_one_or_none() is not None
+        params = {c: values[c] for c in _OUTBOX_COLUMNS}
+        return (await self.session.execute(_OUTBOX_ADD, params)).scalar_one_or_none() is not None
 
     async def handed(self, tenant_id: uuid.UUID, message_id: uuid.UUID) -> None:
         await self.session.execute(

@@ -31,7 +31,7 @@ from conversation import replies
 from conversation.assigner import Assigner
 from conversation.domain import Outgoing, window_open
 from conversation.ports import AiPort, NotifyPort
-from conversation.replies import Claimed, LeaseLost, Policy
+from conversation.replies import Claimed, LeaseLost, Policy, Snapshot
 from conversation.repository_jobs import OutboxRepository, ReplyJobRepository, now
 
 log = logging.getLogger(__name__)
@@ -136,16 +136,16 @@ class ReplyWorker:
                     claimed = []
                     failures += 1
                     log.warning("reply claim failed (%d in a row): %s", failures, type(exc).__name__)
-                for job in claimed:
-                    self._spawn(job)
+                for job, snap in claimed:
+                    self._spawn(job, snap)
                 if claimed and len(claimed) == free:
                     continue  # maybe more are due
             delay = min(MAX_BACKOFF, self.config.poll * 2**failures) if failures else self.config.poll
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
 
-    def _spawn(self, job: Claimed) -> None:
-        task = asyncio.create_task(self._run_job(job), name=f"reply-{job.id}")
+    def _spawn(self, job: Claimed, snap: Snapshot | None) -> None:
+        task = asyncio.create_task(self._run_job(job, snap), name=f"reply-{job.id}")
         self._running.add(task)
 
         def done(t: asyncio.Task[None]) -> None:
@@ -156,16 +156,18 @@ class ReplyWorker:
 
         task.add_done_callback(done)
 
-    async def _run_job(self, job: Claimed) -> None:
+    async def _run_job(self, job: Claimed, snap: Snapshot | None) -> None:
         try:
-            await self.process(job)
+            await self.process(job, snap, loaded=True)
         except Exception as exc:  # the lease runs out and another run redoes the job
             log.warning("reply job %s failed: %s", job.id, type(exc).__name__)
 
-    async def claim(self, limit: int) -> list[Claimed]:
+    async def claim(self, limit: int) -> list[tuple[Claimed, Snapshot | None]]:
+        """Claim up to `limit` due jobs and read each one's snapshot, in one transaction."""
         token = f"{self.name}:{uuid.uuid4()}"
         async with self.sessions.begin() as session:
-            return await replies.claim(session, token, self.config.lease, limit)
+            claimed = await replies.claim(session, token, self.config.lease, limit)
+            return [(job, await replies.load(session, job)) for job in claimed]
 
     async def _forever(self, step: object, idle: float) -> None:
         """Run `step` until stopped; a failing database only slows the loop down (capped backoff)."""
@@ -188,10 +190,11 @@ class ReplyWorker:
         claimed = await self.claim(1)
         if not claimed:
             return False
-        await self.process(claimed[0])
+        await self.process(*claimed[0], loaded=True)
         return True
 
-    async def process(self, job: Claimed) -> None:
+    async def process(self, job: Claimed, snap: Snapshot | None = None, *, loaded: bool = False) -> None:
+        """Run a claimed job; `loaded` when `snap` is its snapshot read at the claim (None: gone)."""
         parent = propagate.extract(job.carrier)
         attributes: dict[str, str | int] = {"vellarys.job_id": str(job.id), "vellarys.attempt": job.attempts}
         with tracer.start_as_current_span(
@@ -199,7 +202,7 @@ class ReplyWorker:
         ) as span:
             handoff = False
             try:
-                outcome, outgoing, handoff = await self._run(job)
+                outcome, outgoing, handoff = await self._run(job, snap, loaded)
             except LeaseLost:
                 outcome, outgoing = "lease_lost", []
             span.set_attribute("vellarys.outcome", outcome)
@@ -210,10 +213,13 @@ class ReplyWorker:
                 # At once, in the reply's trace; the sweeper retries whatever fails here.
                 await self.assigner.run(job.tenant_id, job.conversation_id)
 
-    async def _run(self, job: Claimed) -> tuple[str, list[Outgoing], bool]:
+    async def _run(
+        self, job: Claimed, snap: Snapshot | None, loaded: bool
+    ) -> tuple[str, list[Outgoing], bool]:
         """(outcome, messages to hand to notify, whether the conversation was handed off)."""
-        async with self.sessions.begin() as session:
-            snap = await replies.load(session, job)
+        if not loaded:
+            async with self.sessions.begin() as session:
+                snap = await replies.load(session, job)
         reason = replies.precheck(job, snap)
         if reason is not None or snap is None:
             async with self.sessions.begin() as session:
