@@ -3,12 +3,15 @@
 The rules in ai.offline stay pure; this adds what only the tenant service knows: the place names of
 the catalog (so "agua verde" is the catalog's "Água Verde", and no place is invented), the greeting
 and handoff rules of the AI settings, and matching listings — only catalog items, never made up.
-Tenant data is cached per tenant for a minute; when the tenant service is down the lead still gets
-an answer (built-in defaults, no suggestions).
+Tenant data is cached per tenant for a few seconds, and refreshed in the background once older (the
+reply uses the previous copy meanwhile), so a settings change applies within seconds and a busy tenant
+costs its lookups once per refresh, not per message. Catalog searches are cached as briefly. When the
+tenant service is down the lead still gets an answer (built-in defaults, no suggestions).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, replace
@@ -27,10 +30,15 @@ from ai.tenant_port import (
 )
 
 log = logging.getLogger(__name__)
-CACHE_SECONDS = 60.0
+# Tenant data this old is refreshed in the background; a settings change applies within about this.
+CACHE_SECONDS = 5.0
+# A copy older than this is not used: the reply waits for the tenant service (or its defaults).
+STALE_MAX_SECONDS = 60.0
 # After a failed lookup: retry soon, but not on every message of a busy tenant.
 FAILURE_CACHE_SECONDS = 10.0
 CACHE_MAX_TENANTS = 5000
+SEARCH_CACHE_SECONDS = 5.0
+SEARCH_CACHE_MAX = 20000
 SUGGESTIONS = 3
 # Used when the tenant's settings cannot be read: the niche's default rule.
 DEFAULT_RULES = HandoffRules(score_threshold=70, keywords=(), on_human_request=True)
@@ -75,7 +83,10 @@ class OfflineResponder:
     def __init__(self, tenants: TenantPort, cache_seconds: float = CACHE_SECONDS) -> None:
         self.tenants = tenants
         self.cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, TenantData]] = {}
+        # tenant id → (fresh until, usable until, data)
+        self._cache: dict[str, tuple[float, float, TenantData]] = {}
+        self._refreshing: dict[str, asyncio.Task[None]] = {}
+        self._searches: dict[tuple[str, PropertyFilters], tuple[float, list[CatalogItem]]] = {}
 
     async def respond(self, request: ReplyInput) -> Generated:
         data = await self.tenant_data(request.tenant_id)
@@ -110,34 +121,71 @@ class OfflineResponder:
     async def suggest(
         self, tenant_id: str, profile: dict[str, Fact], places: CatalogPlaces
     ) -> list[CatalogItem]:
+        filters = search_filters(profile, places)
+        now = time.monotonic()
+        hit = self._searches.get((tenant_id, filters))
+        if hit is not None and hit[0] > now:
+            return hit[1]
         try:
-            found = await self.tenants.search_properties(tenant_id, search_filters(profile, places))
+            found = (await self.tenants.search_properties(tenant_id, filters))[:SUGGESTIONS]
         except Exception:
             log.exception("catalog search for the built-in responder failed")
             return []
-        return found[:SUGGESTIONS]
+        if len(self._searches) >= SEARCH_CACHE_MAX:
+            self._searches = {k: v for k, v in self._searches.items() if v[0] > now}
+        self._searches[(tenant_id, filters)] = (now + min(SEARCH_CACHE_SECONDS, self.cache_seconds), found)
+        return found
 
     async def tenant_data(self, tenant_id: str) -> TenantData:
         now = time.monotonic()
         cached = self._cache.get(tenant_id)
         if cached is not None and cached[0] > now:
-            return cached[1]
-        data, ttl = await self._load(tenant_id)
+            return cached[2]
+        if cached is not None and cached[1] > now:
+            self._refresh_soon(tenant_id)  # this reply uses the copy it has
+            return cached[2]
+        return await self._store(tenant_id)
+
+    def _refresh_soon(self, tenant_id: str) -> None:
+        if tenant_id in self._refreshing:
+            return
+        task = asyncio.get_running_loop().create_task(self._refresh(tenant_id))
+        self._refreshing[tenant_id] = task
+
+    async def _refresh(self, tenant_id: str) -> None:
+        try:
+            await self._store(tenant_id)
+        finally:
+            self._refreshing.pop(tenant_id, None)
+
+    async def _store(self, tenant_id: str) -> TenantData:
+        data, failed = await self._load(tenant_id)
+        now = time.monotonic()
+        previous = self._cache.get(tenant_id)
+        if failed and previous is not None and previous[1] > now:
+            # Keep the last good copy while it may still be used; ask again a little later.
+            self._cache[tenant_id] = (now + FAILURE_CACHE_SECONDS, previous[1], previous[2])
+            return previous[2]
         if len(self._cache) >= CACHE_MAX_TENANTS:
-            self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
-        self._cache[tenant_id] = (now + ttl, data)
+            self._cache = {k: v for k, v in self._cache.items() if v[1] > now}
+        if failed:  # the defaults serve a while, and are never used stale
+            until = now + FAILURE_CACHE_SECONDS
+            self._cache[tenant_id] = (until, until, data)
+        else:
+            self._cache[tenant_id] = (now + self.cache_seconds, now + STALE_MAX_SECONDS, data)
         return data
 
-    async def _load(self, tenant_id: str) -> tuple[TenantData, float]:
-        ttl = self.cache_seconds
+    async def _load(self, tenant_id: str) -> tuple[TenantData, bool]:
+        """The tenant's data, and whether a lookup failed (built-in defaults stand in for it)."""
+        failed = False
         try:
             settings = await self.tenants.ai_settings(tenant_id)
         except Exception as problem:
             log.warning("tenant AI settings unavailable for the built-in responder: %s", problem)
-            settings, ttl = TenantAiSettings(handoff=DEFAULT_RULES), FAILURE_CACHE_SECONDS
+            settings, failed = TenantAiSettings(handoff=DEFAULT_RULES), True
         try:
             places = await self.tenants.catalog_places(tenant_id)
         except Exception as problem:
             log.warning("catalog places unavailable for the built-in responder: %s", problem)
-            places, ttl = CatalogPlaces(), FAILURE_CACHE_SECONDS
-        return TenantData(settings, places), min(ttl, self.cache_seconds)
+            places, failed = CatalogPlaces(), True
+        return TenantData(settings, places), failed

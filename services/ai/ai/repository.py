@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import Date, cast, delete, func, select
+from sqlalchemy import Date, cast, delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,13 +26,27 @@ class UsageDay:
     simulated_cost_usd: float = 0.0
 
 
+_CALL_COLUMNS = (
+    "id", "tenant_id", "lead_id", "job_id", "attempt", "model", "prompt_tokens", "completion_tokens",
+    "latency_ms", "outcome", "cost_usd", "simulated",
+)  # fmt: skip
+_CALL_INSERT = text(
+    f"INSERT INTO ai.calls ({', '.join(_CALL_COLUMNS)}) VALUES ({', '.join(':' + c for c in _CALL_COLUMNS)})"
+)
+
+
 class CallRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def add(self, call: Call) -> None:
-        self.session.add(call)
-        await self.session.flush()
+        """Insert the call (one per reply: SQL text, without the ORM's unit of work)."""
+        params = {c: getattr(call, c) for c in _CALL_COLUMNS}
+        params["id"] = call.id = call.id or uuid.uuid4()
+        for name in ("attempt", "prompt_tokens", "completion_tokens"):
+            params[name] = params[name] or 0
+        params["simulated"] = bool(params["simulated"])
+        await self.session.execute(_CALL_INSERT, params)
 
     async def usage_by_day(self, tenant_id: uuid.UUID, first: date, last: date, zone: str) -> list[UsageDay]:
         """Days with calls, oldest first; days are counted in `zone` (the tenant's clock)."""

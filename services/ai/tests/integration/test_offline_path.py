@@ -5,6 +5,7 @@ A real ai server (no OPENAI_API_KEY) talks to a real tenant server over gRPC, wi
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -15,6 +16,9 @@ import pytest
 import ai
 import tenant
 from ai.config import Settings
+from ai.offline import Turn
+from ai.offline_path import OfflineResponder
+from ai.reply import ReplyInput
 from ai.server import build
 from ai.tenant_port import GrpcTenantPort
 from kit import db, rpc
@@ -199,3 +203,61 @@ class TestSettings:
     async def test_hands_off_when_the_lead_asks_for_a_person(self, stub, tenant_id):
         reply = await reply_to(stub, tenant_id, "quero comprar", "quero falar com um corretor")
         assert reply.handoff and "corretor" in reply.handoff_reason
+
+
+class Counting:
+    """The real gRPC tenant port, counting the lookups that reach the tenant service."""
+
+    def __init__(self, port: GrpcTenantPort) -> None:
+        self.port = port
+        self.calls: list[str] = []
+
+    async def ai_settings(self, tenant_id: str) -> Any:
+        self.calls.append("ai_settings")
+        return await self.port.ai_settings(tenant_id)
+
+    async def catalog_places(self, tenant_id: str) -> Any:
+        self.calls.append("catalog_places")
+        return await self.port.catalog_places(tenant_id)
+
+    async def search_properties(self, tenant_id: str, filters: Any) -> Any:
+        self.calls.append("search_properties")
+        return await self.port.search_properties(tenant_id, filters)
+
+    async def match_triggers(self, tenant_id: str, text: str) -> Any:
+        self.calls.append("match_triggers")
+        return await self.port.match_triggers(tenant_id, text)
+
+
+def lead_says(tenant_id: str, text: str) -> ReplyInput:
+    return ReplyInput(
+        tenant_id=tenant_id, lead_id=str(uuid.uuid4()), lead_name="", history=[Turn("lead", text)]
+    )
+
+
+class TestTenantDataCache:
+    async def test_a_busy_tenant_costs_one_lookup_per_refresh_not_per_message(self, tenant_stub):
+        tid = await create_tenant(tenant_stub, "Imobiliária Cache", [item("AP-301", 600_000)])
+        tenants = Counting(GrpcTenantPort(tenant_stub))
+        responder = OfflineResponder(tenants, cache_seconds=60)
+        for _ in range(5):
+            reply = await responder.respond(lead_says(tid, "quero comprar apartamento no Batel"))
+            assert "AP-301" in reply.text
+        assert sorted(tenants.calls) == ["ai_settings", "catalog_places", "search_properties"]
+
+    async def test_a_settings_change_applies_within_seconds(self, tenant_stub):
+        tid = await create_tenant(tenant_stub, "Imobiliária Muda", [])
+        responder = OfflineResponder(Counting(GrpcTenantPort(tenant_stub)), cache_seconds=0.2)
+        first = await responder.respond(lead_says(tid, "oi"))
+        changed = "Olá! Aqui é o Leo, da Imobiliária Muda."
+        await tenant_stub.UpdateAiSettings(
+            tpb.UpdateAiSettingsRequest(
+                tenant_id=tid, settings=tpb.AiSettings(greeting=changed), fields=["greeting"]
+            ),
+            metadata=admin(tid),
+        )
+        assert "Leo" not in first.text
+        deadline = asyncio.get_running_loop().time() + 10
+        while "Aqui é o Leo" not in (await responder.respond(lead_says(tid, "oi"))).text:
+            assert asyncio.get_running_loop().time() < deadline, "the new greeting never applied"
+            await asyncio.sleep(0.1)
