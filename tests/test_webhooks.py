@@ -290,6 +290,21 @@ class TestBadInput:
     async def test_unknown_provider_is_422(self, gateway):
         response = await gateway.post("/api/v1/webhook/telegram", json={"a": 1})
         assert response.status_code == 422 and "provider" in response.json()["error"]["message"]
+        response = await gateway.post("/api/v1/webhook/telegram/" + "a" * 32, json={"a": 1})
+        assert response.status_code == 422 and "provider" in response.json()["error"]["message"]
+
+    @pytest.mark.parametrize("token", ["short", "x" * 129, "bad.characters-in-the-token"])
+    async def test_a_malformed_url_token_is_422(self, gateway, token):
+        response = await gateway.post(f"/api/v1/webhook/zapi/{token}", json={"a": 1})
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["details"][0]["field"] == "token"
+
+    async def test_the_webhook_routes_are_documented(self, gateway):
+        paths = (await gateway.get("/openapi.json")).json()["paths"]
+        for path in ("/api/v1/webhook/{provider}", "/api/v1/webhook/{provider}/{token}"):
+            assert "post" in paths[path]
+            names = {p["name"] for p in paths[path]["post"]["parameters"]}
+            assert names == ({"provider", "token"} if "token" in path else {"provider"})
 
 
 class TestLimits:

@@ -112,6 +112,8 @@ def create_app(settings: Settings, clients: Clients | None = None) -> FastAPI:
     app.state.principals = PrincipalCache()
     errors.install(app)
 
+    # Webhooks first: routes are matched in order, and they are nearly all of the traffic.
+    app.include_router(webhooks.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     for router in (
@@ -123,7 +125,6 @@ def create_app(settings: Settings, clients: Clients | None = None) -> FastAPI:
         catalog.router,
         leads.router,
         diagnosis.router,
-        webhooks.router,
         deliveries.router,
         events.router,
         simulator.router,

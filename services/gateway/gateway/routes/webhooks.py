@@ -8,23 +8,64 @@ days), in which case the parts we could not use are listed in `ignored`.
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, Literal
+import re
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, Literal, get_args
 
 import grpc
 import orjson
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.routing import APIRoute
 
 from gateway.batcher import ItemFailed
 from gateway.ingress import WEBHOOKS, Ingress, Rejected
 from gateway.providers import PARSERS, canonical, signatures
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/api/v1/webhook", tags=["webhooks"])
 
 MAX_BODY = 1024 * 1024
 ProviderName = Literal["zapi", "dialog360", "gupshup", "meta"]
+PROVIDERS: tuple[str, ...] = get_args(ProviderName)
+URL_KEY_SHAPE = r"^[A-Za-z0-9_\-]{16,128}$"  # what a channel's URL token looks like
 TokenPath = Annotated[str, Path(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_\-]+$")]
+_TOKEN = re.compile(URL_KEY_SHAPE)
+
+
+class WebhookRoute(APIRoute):
+    """The POST routes are called without FastAPI's dependency solving (a measurable share of the
+    gateway's CPU per webhook): the two path parameters are checked here, with the same 422 answers,
+    and the endpoint gets only them and the request. OpenAPI still documents the declared signature."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        if self.methods != {"POST"}:
+            return super().get_route_handler()  # Meta's GET handshake: its query needs validating
+        endpoint = self.endpoint
+
+        async def handle(request: Request) -> Response:
+            params = request.path_params
+            provider = params["provider"]
+            if provider not in PROVIDERS:
+                message = f"Input should be {', '.join(repr(p) for p in PROVIDERS)}"
+                raise RequestValidationError(
+                    [{"loc": ("path", "provider"), "msg": message, "type": "literal_error"}]
+                )
+            arguments: dict[str, Any] = {"provider": provider, "request": request}
+            if "token" in params:
+                if not _TOKEN.match(params["token"]):
+                    message = f"String should match pattern '{URL_KEY_SHAPE}'"
+                    raise RequestValidationError(
+                        [{"loc": ("path", "token"), "msg": message, "type": "string_pattern_mismatch"}]
+                    )
+                arguments["token"] = params["token"]
+            response: Response = await endpoint(**arguments)
+            return response
+
+        return handle
+
+
+router = APIRouter(prefix="/api/v1/webhook", tags=["webhooks"], route_class=WebhookRoute)
 
 
 async def _read_body(request: Request) -> bytes:
