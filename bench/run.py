@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import cpu
 import httpx
 import replypath
 
@@ -49,7 +50,7 @@ REPLY_DEBOUNCE = 1  # whole seconds: the tenant's AI setting is an integer
 REPLY_WAIT = 30.0
 PY = sys.executable
 SERVICES = ("gateway", "tenant", "conversation", "ai", "notify")
-# BENCH_ONLY=reply runs the reply-path phase alone.
+# BENCH_ONLY=reply runs the reply-path phase alone; BENCH_ONLY=ingest phases 1-3 only.
 ONLY = os.environ.get("BENCH_ONLY", "")
 
 
@@ -279,12 +280,18 @@ def reply_phase(key: str) -> dict[str, Any]:
         channels = asyncio.run(seed(f"127.0.0.1:{ports['tenant']}", ("zapi",), REPLY_DEBOUNCE))
         plan(channels, ports["gateway"], work / "plan.json")
         say(f"phase 4: reply path, steady {REPLY_RATE:.0f} leads/s (a new phone each), {REPLY_SECONDS:.0f} s")
+        before = cpu.snapshot()
         load = loadgen(
             work / "plan.json",
             work / "reply-out.json",
             *("--mode", "rate", "--rate", str(REPLY_RATE), "--seconds", str(REPLY_SECONDS), "--new-phones"),
         )
         report("reply-ack", load)
+        # Measured to the end of the load: the replies of the last second are still being sent.
+        load["cpu_ms_per_lead"] = cpu.per_request(before, cpu.snapshot(), load["sent"])
+        say(
+            "cpu        ms per lead: " + "  ".join(f"{k} {v:.2f}" for k, v in load["cpu_ms_per_lead"].items())
+        )
         acks = [(str(p), float(t)) for p, t in load["acked_phones"]]
         replypath.wait_for_replies(fake_url, {replypath.digits(p) for p, _ in acks}, REPLY_WAIT)
         result = replypath.figures(acks, replypath.records(fake_url), float(REPLY_DEBOUNCE))
@@ -352,10 +359,16 @@ def main() -> int:
         bare.terminate()
 
         say(f"phase 2: the stack, max rate, {SECONDS:.0f} s (5 % duplicate re-sends)")
+        before = cpu.snapshot()
         summary["sustained"] = loadgen(
             stack_plan, work / "max-out.json", "--mode", "max", "--seconds", str(SECONDS)
         )
         report("sustained", summary["sustained"])
+        summary["cpu_ms_per_webhook"] = cpu.per_request(before, cpu.snapshot(), summary["sustained"]["sent"])
+        say(
+            "cpu        ms per webhook: "
+            + "  ".join(f"{k} {v:.2f}" for k, v in summary["cpu_ms_per_webhook"].items())
+        )
 
         say(f"phase 3: the stack, steady {STEADY_RATE:.0f} webhooks/s, 30 s")
         summary["steady"] = loadgen(
@@ -387,9 +400,10 @@ def main() -> int:
     finally:
         stop(bare, stack)
         shutil.rmtree(work, ignore_errors=True)
-    summary["reply"] = reply_phase(key)
-    say("phase 5: leads list, 100,000 leads / 1,000,000 messages")
-    leads_list_phase()
+    if ONLY != "ingest":
+        summary["reply"] = reply_phase(key)
+        say("phase 5: leads list, 100,000 leads / 1,000,000 messages")
+        leads_list_phase()
     for phase in ("bare", "sustained", "steady"):
         summary[phase].pop("acked_unique", None)
     path = out_dir / f"bench-{time.strftime('%Y%m%dT%H%M%S')}.json"
