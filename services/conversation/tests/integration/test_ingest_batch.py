@@ -187,3 +187,18 @@ class TestIngestBatch:
 
     async def test_an_empty_batch(self, stub):
         assert list((await stub.IngestBatch(pb.IngestBatchRequest())).results) == []
+
+    async def test_the_conversation_follows_the_latest_channel(self, stub, sql, h):
+        t, first, second = h.new_id(), h.new_id(), h.new_id()
+        seen = []
+        for channel in (first, "", second, second):
+            (result,) = await _batch(stub, [h.message(t, _phone(90), channel_id=channel)])
+            seen.append(
+                str(
+                    await sql.fetchval(
+                        "SELECT channel_id FROM conversation.conversations WHERE id = $1",
+                        uuid.UUID(result.ok.conversation_id),
+                    )
+                )
+            )
+        assert seen == [first, first, second, second]
