@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import grpc
@@ -165,31 +166,28 @@ class ConversationServicer(LiveRpcs, pb_grpc.ConversationServiceServicer):
         return [await self._store_one(item) for item in items]
 
     async def _store_one(self, item: service.LeadMessage) -> pb.IngestBatchResult:
+        async def store(session: AsyncSession) -> Ingested:
+            return (await service.ingest_lead_messages(session, [item]))[0]
+
+        return await self._alone(store)
+
+    async def _ingest_one(self, item: pb.IngestInboundRequest, debounce: Debounce) -> pb.IngestBatchResult:
+        async def store(session: AsyncSession) -> Ingested:
+            message, limits = decode_inbound(item.message), decode_limits(item)
+            return await service.ingest_inbound(
+                session, item.tenant_id, message, limits, debounce, _carrier(item)
+            )
+
+        return await self._alone(store)
+
+    async def _alone(self, store: Callable[[AsyncSession], Awaitable[Ingested]]) -> pb.IngestBatchResult:
+        """One item in its own transaction; a failure is that item's answer, not the call's."""
         try:
             async with self.sessions.begin() as session:
-                done = await service.ingest_lead_messages(session, [item])
-            return pb.IngestBatchResult(ok=_encode_ingested(done[0]))
+                return pb.IngestBatchResult(ok=_encode_ingested(await store(session)))
         except DomainError as error:
             return _item_error(error.code, error.message)
         except Exception as error:  # the store failed: this item's webhook gets a retryable error
-            log.warning("ingest of one message failed: %s", type(error).__name__)
-            return _item_error(grpc.StatusCode.UNAVAILABLE, "storage failed: retry later")
-
-    async def _ingest_one(self, item: pb.IngestInboundRequest, debounce: Debounce) -> pb.IngestBatchResult:
-        try:
-            async with self.sessions.begin() as session:
-                r = await service.ingest_inbound(
-                    session,
-                    item.tenant_id,
-                    decode_inbound(item.message),
-                    decode_limits(item),
-                    debounce,
-                    _carrier(item),
-                )
-            return pb.IngestBatchResult(ok=_encode_ingested(r))
-        except DomainError as error:
-            return _item_error(error.code, error.message)
-        except Exception as error:
             log.warning("ingest of one message failed: %s", type(error).__name__)
             return _item_error(grpc.StatusCode.UNAVAILABLE, "storage failed: retry later")
 
