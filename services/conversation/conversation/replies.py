@@ -34,7 +34,6 @@ from conversation.repository_assign import AssignmentRepository
 from conversation.repository_jobs import (
     OutboxRepository,
     OwnershipRepository,
-    ProfileRepository,
     ReplyJobRepository,
     SnapshotQueries,
 )
@@ -230,23 +229,52 @@ async def apply(
     session: AsyncSession, job: Claimed, snap: Snapshot, reply: AiReply, policy: Policy
 ) -> tuple[str, list[Outgoing]]:
     """Store what the model decided, in one transaction; returns (outcome, messages to hand to notify)."""
-    await _held(session, job)
     jobs = ReplyJobRepository(session)
     if snap.lead.opted_out and not reply.opt_in:
+        await _held(session, job)
         await jobs.finish(job.id, "cancelled", outcome="opted_out")
         return "opted_out", []
     if reply.retry_later or reply.outcome in RETRY_OUTCOMES:
+        await _held(session, job)
         return await _failed_model(session, job, snap, reply, policy)
-    if not await OwnershipRepository(session).claim_for_ai(
-        job.tenant_id, job.conversation_id, snap.conversation.version
-    ):
+    body = _clean(reply.text)
+    message_id = job_message_id(job.id, "reply")
+    held, owned = await jobs.replied(
+        {
+            "job_id": job.id,
+            "token": job.token,
+            "tenant_id": job.tenant_id,
+            "conversation_id": job.conversation_id,
+            "lead_id": job.lead_id,
+            "seen": snap.conversation.version,
+            "message_id": message_id,
+            "text": body,
+            "at": snap.now,
+            "raw": {"job_id": str(job.id), "attempt": job.attempts, "outcome": reply.outcome},
+            "save_profile": bool(reply.profile or reply.score or reply.score_reasons),
+            "fields": [p.__dict__ for p in reply.profile],
+            "score": reply.score,
+            "score_reasons": reply.score_reasons,
+            "outcome": reply.outcome,
+            "covered_until": snap.latest_inbound.created_at if snap.latest_inbound else None,
+        }
+    )
+    if not held:
+        raise LeaseLost(str(job.id))
+    if not owned:
         await jobs.finish(job.id, "cancelled", outcome="human_took_over")
         return "human_took_over", []
-    outgoing = [o for o in [await _store(session, job, snap, reply.text, "reply", reply.outcome)] if o]
+    outgoing = []
+    if body:
+        await live.publish(session, live.MESSAGE_SENT, job.tenant_id, job.lead_id)
+        channel = snap.conversation.channel_id
+        outgoing.append(Outgoing(job.tenant_id, message_id, snap.lead.phone, body, channel, snap.window_open))
     await _learn(session, job, snap, reply)
-    covered = snap.latest_inbound.created_at if snap.latest_inbound else None
-    await jobs.done(job.id, reply.outcome, covered)
     return reply.outcome, outgoing
+
+
+def _clean(text: str) -> str:
+    return text.replace("\x00", "").strip()
 
 
 async def _failed_model(
@@ -275,7 +303,7 @@ async def _failed_model(
 async def _store(
     session: AsyncSession, job: Claimed, snap: Snapshot, text: str, purpose: str, outcome: str
 ) -> Outgoing | None:
-    body = text.replace("\x00", "").strip()
+    body = _clean(text)
     if not body:
         return None
     message_id = job_message_id(job.id, purpose)
@@ -303,11 +331,7 @@ async def _store(
 
 
 async def _learn(session: AsyncSession, job: Claimed, snap: Snapshot, reply: AiReply) -> None:
-    if reply.profile or reply.score or reply.score_reasons:
-        fields = [p.__dict__ for p in reply.profile]
-        await ProfileRepository(session).save(
-            job.tenant_id, job.lead_id, fields, reply.score, reply.score_reasons
-        )
+    """What a reply changes besides its message and the profile (stored with it): opt-out, handoff."""
     events = EventRepository(session)
     if reply.opt_out or reply.opt_in:
         values: dict[str, Any] = {"opted_out": reply.opt_out, "updated_at": func.now()}

@@ -116,6 +116,39 @@ _COUNT_MESSAGE = text(
 )
 
 
+# A reply that the model answered, stored in one statement (the common case, at every reply): only
+# while this claim still holds the job (`held`, its row locked) and the AI still owns the conversation
+# at the version the snapshot read (`owned`, bumped) are the message stored (with the lead's count),
+# the profile saved and the job done. Nothing changes otherwise; the caller sees which check failed.
+_REPLIED = text(
+    "WITH held AS (SELECT id FROM conversation.reply_jobs"
+    "  WHERE id = :job_id AND locked_by = :token AND status = 'running' FOR UPDATE),"
+    " owned AS (UPDATE conversation.conversations SET version = version + 1"
+    "  WHERE tenant_id = :tenant_id AND id = :conversation_id AND version = :seen AND owner = 'ai'"
+    "  AND EXISTS (SELECT 1 FROM held) RETURNING id),"
+    " stored AS (INSERT INTO conversation.messages (id, tenant_id, lead_id, conversation_id, direction,"
+    "  provider, kind, text, status, status_at, raw, notify_pending)"
+    "  SELECT :message_id, :tenant_id, :lead_id, :conversation_id, 'outbound_ai', '', 'text', :text,"
+    "  'queued', :at, :raw, true FROM owned WHERE :text <> ''"
+    "  ON CONFLICT (id) DO NOTHING RETURNING id),"
+    " counted AS (UPDATE conversation.leads SET message_count = message_count + 1,"
+    "  last_message_at = greatest(last_message_at, :at)"
+    "  WHERE tenant_id = :tenant_id AND id = :lead_id AND :text <> '' AND EXISTS (SELECT 1 FROM owned)"
+    "  RETURNING id),"
+    " profiled AS (INSERT INTO conversation.lead_profiles"
+    "  (lead_id, tenant_id, fields, score, score_reasons, updated_at)"
+    "  SELECT :lead_id, :tenant_id, :fields, :score, :score_reasons, now() FROM owned WHERE :save_profile"
+    "  ON CONFLICT (lead_id) DO UPDATE SET fields = excluded.fields, score = excluded.score,"
+    "  score_reasons = excluded.score_reasons, updated_at = now() RETURNING lead_id),"
+    " finished AS (UPDATE conversation.reply_jobs SET status = 'done', locked_by = NULL,"
+    "  locked_until = NULL, outcome = :outcome, covered_until = :covered_until, last_error = NULL,"
+    "  updated_at = now() WHERE id = :job_id AND EXISTS (SELECT 1 FROM owned) RETURNING id)"
+    " SELECT EXISTS (SELECT 1 FROM held) AS held, EXISTS (SELECT 1 FROM owned) AS owned"
+).bindparams(
+    bindparam("raw", type_=JSONB), bindparam("fields", type_=JSONB), bindparam("score_reasons", type_=JSONB)
+)
+
+
 class ReplyJobRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -164,6 +197,11 @@ class ReplyJobRepository:
         """holds(), without loading the row: True (and the row locked) while this claim owns the job."""
         found = await self.session.execute(_HELD, {"id": job_id, "token": token})
         return found.scalar_one_or_none() is not None
+
+    async def replied(self, values: dict[str, Any]) -> tuple[bool, bool]:
+        """(held, owned): run _REPLIED with `values` keyed by its parameters."""
+        row = (await self.session.execute(_REPLIED, values)).one()
+        return bool(row.held), bool(row.owned)
 
     async def done(self, job_id: uuid.UUID, outcome: str, covered_until: datetime | None) -> None:
         """finish(job_id, "done", …) of a job that replied."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,7 @@ from conversation.server import Peers, build, make_worker
 from conversation.worker import ReplyWorker
 from kit import db, rpc
 from kit.context import CallContext
-from kit.fakes.openai import FakeOpenAI, status, text
+from kit.fakes.openai import FakeOpenAI, status, text, tool_calls
 from kit.testing import settings_for_tests
 from notify.config import Settings as NotifySettings
 from notify.server import build as build_notify
@@ -519,3 +520,46 @@ class TestWakeups:
         assert (await job(sql, lead))["status"] == "queued"
         assert await env["worker"].run_once()
         assert await outbound(sql, lead) == [OK]
+
+
+class TestWhatAReplyStores:
+    async def test_message_count_profile_coverage_and_version_together(self, env, sql, fake):
+        told = {"name": "purpose", "value": "buy", "evidence": "quero comprar", "confidence": 0.5}
+        fake.queue(tool_calls(("update_lead", {"fields": [told]})), text(OK))
+        lead = (
+            await env["stub"].IngestInbound(inbound(env, phone(), "quero comprar um apartamento"))
+        ).lead_id
+        lead_id = uuid.UUID(lead)
+        before = await sql.fetchrow(
+            "SELECT c.version, l.message_count FROM conversation.conversations c"
+            " JOIN conversation.leads l ON l.id = c.lead_id WHERE c.lead_id = $1",
+            lead_id,
+        )
+        assert await env["worker"].run_once()
+        after = await sql.fetchrow(
+            "SELECT c.version, l.message_count FROM conversation.conversations c"
+            " JOIN conversation.leads l ON l.id = c.lead_id WHERE c.lead_id = $1",
+            lead_id,
+        )
+        assert (after["version"], after["message_count"]) == (
+            before["version"] + 1,
+            before["message_count"] + 1,
+        )
+        [reply] = await sql.fetch(
+            "SELECT text, status, notify_pending, raw FROM conversation.messages"
+            " WHERE lead_id = $1 AND direction = 'outbound_ai'",
+            lead_id,
+        )
+        assert (reply["text"], reply["status"], reply["notify_pending"]) == (OK, "queued", False)
+        row = await job(sql, lead)
+        latest = await sql.fetchval(
+            "SELECT max(created_at) FROM conversation.messages WHERE lead_id = $1 AND direction = 'inbound'",
+            lead_id,
+        )
+        assert (row["status"], row["outcome"], row["covered_until"]) == ("done", "ok", latest)
+        assert row["locked_by"] is None and row["locked_until"] is None
+        profile = await sql.fetchrow(
+            "SELECT fields, score FROM conversation.lead_profiles WHERE lead_id = $1", lead_id
+        )
+        assert profile is not None and json.loads(profile["fields"]) == [told] and profile["score"] > 0
+        assert not await env["worker"].run_once()  # nothing new to answer
