@@ -149,6 +149,13 @@ _REPLIED = text(
 )
 
 
+_HANDED = text(
+    "UPDATE conversation.messages m SET notify_pending = false"
+    " FROM unnest(CAST(:tenants AS uuid[]), CAST(:ids AS uuid[])) AS h(tenant_id, id)"
+    " WHERE m.tenant_id = h.tenant_id AND m.id = h.id AND m.notify_pending"
+)
+
+
 class ReplyJobRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -377,11 +384,12 @@ class OutboxRepository:
         return (await self.session.execute(_OUTBOX_ADD, params)).scalar_one_or_none() is not None
 
     async def handed(self, tenant_id: uuid.UUID, message_id: uuid.UUID) -> None:
-        await self.session.execute(
-            update(Message)
-            .where(Message.tenant_id == tenant_id, Message.id == message_id)
-            .values(notify_pending=False)
-        )
+        await self.handed_many([(tenant_id, message_id)])
+
+    async def handed_many(self, messages: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> None:
+        """handed() of many (tenant id, message id) pairs in one statement."""
+        params = {"tenants": [t for t, _ in messages], "ids": [m for _, m in messages]}
+        await self.session.execute(_HANDED, params)
 
     async def unsent_echo(
         self, tenant_id: uuid.UUID, conversation_id: uuid.UUID, body: str

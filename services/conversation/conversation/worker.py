@@ -43,6 +43,10 @@ QUEUE_AGE = Gauge(
 )
 JOBS = Counter("vellarys_reply_jobs_total", "reply job runs by how they ended", ["outcome"])
 MAX_BACKOFF = 30.0
+# A running worker marks the messages it handed to notify in one statement per this many seconds
+# (what a crash loses here, the sweeper hands again: SendMessage is idempotent on the message id).
+HANDED_FLUSH_SECONDS = 0.05
+HANDED_MAX_PENDING = 10_000
 # A notice's wake-up comes this much after the job's run_after would be reached by this process's clock
 # (run_after is computed from the transaction's start, before the notice, so it is already due then).
 NOTICE_SLACK = 0.002
@@ -86,12 +90,14 @@ class ReplyWorker:
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self._full = False
+        self._handed: list[tuple[uuid.UUID, uuid.UUID]] = []
 
     def start(self) -> None:
         loops = []
         if self.config.workers > 0:
             loops.append(self._dispatch())
         loops += [
+            self._forever(self.flush_handed, HANDED_FLUSH_SECONDS),
             self._forever(self._sweep_tick, self.config.sweep_every),
             self._forever(self._sample_tick, self.config.metrics_every),
         ]
@@ -109,6 +115,8 @@ class ReplyWorker:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks = []
+        with contextlib.suppress(Exception):  # what stays unmarked, the sweeper hands again
+            await self.flush_handed()
 
     def notice(self, delay_seconds: float) -> None:
         """A reply job falls due in `delay_seconds`: this process's dispatchers claim it then, without
@@ -242,12 +250,29 @@ class ReplyWorker:
         except grpc.aio.AioRpcError as error:
             log.warning("notify.SendMessage failed, the sweeper will retry: %s", error.code().name)
             return ""
+        if self._tasks and len(self._handed) < HANDED_MAX_PENDING:
+            self._handed.append((message.tenant_id, message.message_id))  # flush_handed() marks it
+            return delivery_id
         async with self.sessions.begin() as session:
             await OutboxRepository(session).handed(message.tenant_id, message.message_id)
         return delivery_id
 
+    async def flush_handed(self) -> bool:
+        """Mark the messages handed over since the last flush, in one statement; False when none."""
+        if not self._handed:
+            return False
+        batch, self._handed = self._handed, []
+        try:
+            async with self.sessions.begin() as session:
+                await OutboxRepository(session).handed_many(batch)
+        except Exception:
+            self._handed = [*batch, *self._handed][:HANDED_MAX_PENDING]
+            raise
+        return False
+
     async def sweep(self) -> int:
         """Hand to notify every message stored for sending but not handed over in time."""
+        await self.flush_handed()
         async with self.sessions.begin() as session:
             rows = await OutboxRepository(session).stale(self.config.sweep_grace, 100)
             at = await now(session)

@@ -491,6 +491,15 @@ class TestWakeups:
             await wait_for(answered, timeout=30)
             row = await job(sql, lead)
             assert row["status"] == "done" and row["attempts"] == 1
+
+            async def marked_handed() -> bool:  # handed to notify, then marked in a batched update
+                pending = await sql.fetchval(
+                    "SELECT bool_or(notify_pending) FROM conversation.messages WHERE lead_id = $1",
+                    uuid.UUID(lead),
+                )
+                return pending is False and await deliveries(sql, lead) == [OK]
+
+            await wait_for(marked_handed)
         finally:
             await worker.stop()
 
