@@ -24,7 +24,8 @@ _INSERT_ONCE = text(
     # Leased at birth when the caller's sender sends it at once (no claim round trip); else NULL.
     " CASE WHEN CAST(:claim_token AS uuid) IS NULL THEN NULL"
     " ELSE now() + make_interval(secs => :lease) END)"
-    " ON CONFLICT (tenant_id, message_id) DO NOTHING RETURNING id"
+    " ON CONFLICT (tenant_id, message_id) DO NOTHING"
+    f" RETURNING {', '.join(c.name for c in Delivery.__table__.columns)}"
 ).bindparams(bindparam("template_params", type_=JSONB))
 _SENT = text(
     "WITH done AS ("
@@ -46,13 +47,14 @@ class DeliveryRepository:
 
     async def insert_once(
         self, values: dict[str, Any], lease_to: uuid.UUID | None = None, lease_seconds: float = 0.0
-    ) -> uuid.UUID | None:
-        """The new delivery's id, or None when this message id is already queued. With `lease_to`
-        the new delivery is born claimed by that token (for `lease_seconds`)."""
+    ) -> Delivery | None:
+        """The new delivery (detached), or None when this message id is already queued. With
+        `lease_to` the new delivery is born claimed by that token (for `lease_seconds`)."""
         params = {c: values.get(c) for c in _INSERT_COLUMNS}
         params |= {"id": uuid.uuid4(), "claim_token": lease_to, "lease": float(lease_seconds)}
         params["template_params"] = values.get("template_params") or []
-        return (await self.session.execute(_INSERT_ONCE, params)).scalar_one_or_none()  # type: ignore[no-any-return]
+        row = (await self.session.execute(_INSERT_ONCE, params)).one_or_none()
+        return None if row is None else Delivery(**row._mapping)
 
     async def record_sent(
         self, delivery_id: uuid.UUID, token: uuid.UUID, attempt: dict[str, Any], sent: dict[str, Any]

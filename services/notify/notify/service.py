@@ -79,8 +79,9 @@ async def send_message(
     }
     deliveries = DeliveryRepository(session)
     inserted = await deliveries.insert_once(values, lease_to, lease_seconds)
-    delivery = await deliveries.by_message_id(tenant, message)
-    return Queued(delivery, created=inserted is not None)
+    if inserted is not None:
+        return Queued(inserted, created=True)
+    return Queued(await deliveries.by_message_id(tenant, message), created=False)
 
 
 async def get_delivery(session: AsyncSession, tenant_id: str, delivery_id: str) -> Delivery:
