@@ -1,65 +1,152 @@
 """A small TTL cache with single-flight loading, for lookups the gateway makes on every webhook.
 
-Entries live `ttl` seconds (a settings change reaches every replica within that time); misses are
-remembered for `negative_ttl` so a flood of unknown ids cannot turn into a flood of RPCs; concurrent
-misses for one key share one load.
+An entry is fresh for `ttl` seconds. After that it is stale: it is still served at once, and the
+first request that sees it stale starts one background refresh (single-flight, per key), so a
+popular key never makes a webhook wait on an RPC. A value is never served once it is `max_stale`
+seconds old (default 3 × ttl): past that the caller waits for the load, as for a miss. A failed
+background refresh is logged at warning level (the error's type only, never the key or value) and
+the stale value keeps being served until `max_stale`, with another attempt at most every
+`retry_after` seconds (default min(ttl, 1 s)).
+
+Freshness bound: an answer is at most `max_stale` seconds old, so a settings change (a new secret,
+a rotated token, a suspension) reaches every replica within `max_stale` plus one RPC: 15 s with the
+gateway's 5 s CHANNEL_CACHE_SECONDS. While the tenant service answers, a key in use is refreshed
+by the first request after `ttl`, so the change shows within about `ttl` plus one RPC.
+
+Misses (the loader raised Missing) are remembered for `negative_ttl`, never served stale, so a flood
+of unknown ids cannot turn into a flood of RPCs and a new channel is seen within `negative_ttl`; a
+refresh that finds the key gone replaces the value with a miss. Concurrent loads of one key share
+one call to the loader.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
+
+log = logging.getLogger(__name__)
 
 
 class Missing(Exception):
     """Raised by a loader when the key has no value (cached as a miss)."""
 
 
+@dataclass(slots=True)
+class _Entry(Generic[V]):
+    value: V | None
+    fresh_until: float
+    stale_until: float  # served (stale) until then; == fresh_until for misses
+    retry_at: float = 0.0  # no background refresh before then (set after a failed one)
+
+
 class TtlCache(Generic[K, V]):
-    def __init__(self, ttl: float, negative_ttl: float, max_entries: int = 10_000) -> None:
+    def __init__(
+        self,
+        ttl: float,
+        negative_ttl: float,
+        max_entries: int = 10_000,
+        *,
+        max_stale: float | None = None,
+        retry_after: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        name: str = "cache",
+    ) -> None:
         self.ttl = ttl
         self.negative_ttl = negative_ttl
         self.max_entries = max_entries
-        self._entries: OrderedDict[K, tuple[float, V | None]] = OrderedDict()
+        self.max_stale = max(ttl, 3 * ttl if max_stale is None else max_stale)
+        self.retry_after = min(ttl, 1.0) if retry_after is None else retry_after
+        self.name = name
+        self._clock = clock
+        self._entries: OrderedDict[K, _Entry[V]] = OrderedDict()
         self._loading: dict[K, asyncio.Future[V | None]] = {}
+        self._refreshes: set[asyncio.Task[None]] = set()  # strong references while they run
 
     async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V | None:
         """The value, or None when the loader said Missing. Loader errors propagate, uncached."""
-        now = time.monotonic()
+        now = self._clock()
         entry = self._entries.get(key)
-        if entry is not None and entry[0] > now:
-            return entry[1]
+        if entry is not None:
+            if now < entry.fresh_until:
+                return entry.value
+            if now < entry.stale_until:
+                if key not in self._loading and now >= entry.retry_at:
+                    self._refresh_in_background(key, load)
+                return entry.value
         pending = self._loading.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[V | None] = asyncio.get_running_loop().create_future()
         self._loading[key] = future
+        return await self._load(key, load, future)
+
+    def invalidate(self, key: K) -> None:
+        self._entries.pop(key, None)
+
+    async def wait_for_refreshes(self) -> None:
+        """Until the background refreshes running now have finished (tests, shutdown)."""
+        if self._refreshes:
+            await asyncio.gather(*self._refreshes, return_exceptions=True)
+
+    def _refresh_in_background(self, key: K, load: Callable[[], Awaitable[V]]) -> None:
+        # Registered before the task starts, so no other caller can start a second refresh.
+        future: asyncio.Future[V | None] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        task = asyncio.create_task(self._refresh(key, load, future))
+        self._refreshes.add(task)
+        task.add_done_callback(self._refreshes.discard)
+
+    async def _refresh(
+        self, key: K, load: Callable[[], Awaitable[V]], future: asyncio.Future[V | None]
+    ) -> None:
+        try:
+            await self._load(key, load, future)
+        except Exception as error:
+            entry = self._entries.get(key)
+            if entry is not None:
+                entry.retry_at = self._clock() + self.retry_after
+            # The error's type (and gRPC code) only: messages and keys may carry ids or secrets.
+            code = getattr(error, "code", None)
+            log.warning(
+                "%s: background refresh failed (%s%s); serving the cached value until it is %.0f s old",
+                self.name,
+                type(error).__name__,
+                f" {code()}" if callable(code) else "",
+                self.max_stale,
+            )
+
+    async def _load(
+        self, key: K, load: Callable[[], Awaitable[V]], future: asyncio.Future[V | None]
+    ) -> V | None:
         try:
             value: V | None = await load()
-            self._store(key, value, self.ttl)
+            self._store(key, value, self.ttl, self.max_stale)
         except Missing:
             value = None
-            self._store(key, None, self.negative_ttl)
+            self._store(key, None, self.negative_ttl, self.negative_ttl)
         except BaseException as error:
-            future.set_exception(error)
-            future.exception()  # retrieved: waiters re-raise it, nobody logs "never retrieved"
+            if isinstance(error, asyncio.CancelledError):
+                future.cancel()
+            else:
+                future.set_exception(error)
+                future.exception()  # retrieved: waiters re-raise it, nobody logs "never retrieved"
             raise
         finally:
             self._loading.pop(key, None)
         future.set_result(value)
         return value
 
-    def _store(self, key: K, value: V | None, ttl: float) -> None:
-        self._entries[key] = (time.monotonic() + ttl, value)
+    def _store(self, key: K, value: V | None, ttl: float, max_age: float) -> None:
+        now = self._clock()
+        self._entries[key] = _Entry(value, now + ttl, now + max_age)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
-
-    def invalidate(self, key: K) -> None:
-        self._entries.pop(key, None)

@@ -22,13 +22,14 @@ class TestTtlCache:
         assert results == ["value"] * 50 and calls == 1
         assert await cache.get("k", load) == "value" and calls == 1
 
-    async def test_expiry_reloads(self):
+    async def test_expiry_past_max_stale_reloads(self):
         values = iter(["old", "new"])
 
         async def load() -> str:
             return next(values)
 
-        cache: TtlCache[str, str] = TtlCache(ttl=0.05, negative_ttl=0.05)
+        # max_stale = ttl: no stale window (test_cache_stale.py covers stale-while-revalidate).
+        cache: TtlCache[str, str] = TtlCache(ttl=0.05, negative_ttl=0.05, max_stale=0.05)
         assert await cache.get("k", load) == "old"
         await asyncio.sleep(0.06)
         assert await cache.get("k", load) == "new"
