@@ -8,6 +8,7 @@ is stored only by the claim holder and only while the AI still owns the conversa
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -143,13 +144,36 @@ def _turn(m: Row[Any]) -> Turn:
     return Turn(ROLE_OF.get(m.direction, "lead"), m.text or m.caption or "", m.sent_at or m.created_at, media)
 
 
+def _claimed(r: Row[Any], token: str) -> Claimed:
+    carrier = {k: v for k, v in (("traceparent", r.traceparent), ("tracestate", r.tracestate)) if v}
+    return Claimed(
+        r.id, r.tenant_id, r.conversation_id, r.lead_id, token, r.attempts, r.fallback_sent, carrier
+    )
+
+
+async def claim_and_load(
+    session: AsyncSession, token: str, lease: float, limit: int
+) -> list[tuple[Claimed, Snapshot | None]]:
+    """claim() and load() of each claimed job in two statements, whatever the batch size; each is
+    atomic alone, so this needs no transaction around it."""
+    rows = await ReplyJobRepository(session).claim_with_state(token, lease, limit)
+    found = [(r.tenant_id, r.lead_id) for r in rows if r.found]
+    histories = await SnapshotQueries(session).histories(found, HISTORY) if found else {}
+    jobs = [(_claimed(r, token), r) for r in rows]
+    return [(job, _snapshot(job, r, histories[r.lead_id]) if r.found else None) for job, r in jobs]
+
+
 async def load(session: AsyncSession, job: Claimed) -> Snapshot | None:
     """Two round trips: the conversation, lead, profile, coverage and clock; then the history."""
     queries = SnapshotQueries(session)
     state = await queries.state(job.tenant_id, job.conversation_id, job.lead_id)
     if state is None:
         return None
-    recent = list(reversed(await queries.history(job.tenant_id, job.lead_id, HISTORY)))
+    return _snapshot(job, state, await queries.history(job.tenant_id, job.lead_id, HISTORY))
+
+
+def _snapshot(job: Claimed, state: Row[Any], newest_first: Sequence[Row[Any]]) -> Snapshot:
+    recent = list(reversed(newest_first))
     conversation = ConversationState(
         job.conversation_id,
         job.tenant_id,
@@ -225,6 +249,22 @@ async def ai_unavailable(session: AsyncSession, job: Claimed, policy: Policy, er
     return "ai_unavailable"
 
 
+def simple(snap: Snapshot, reply: AiReply) -> bool:
+    """A reply that only stores its message and profile (no opt-out/in, handoff or retry): apply_simple()
+    stores it in one statement, which needs no transaction around it."""
+    special = reply.opt_out or reply.opt_in or reply.handoff or reply.retry_later
+    return not (special or snap.lead.opted_out or reply.outcome in RETRY_OUTCOMES)
+
+
+async def apply_simple(
+    session: AsyncSession, job: Claimed, snap: Snapshot, reply: AiReply
+) -> tuple[str, list[Outgoing]] | None:
+    """apply() of a simple() reply in one statement; None when the AI no longer owns the conversation
+    (then nothing changed: apply() in a transaction ends the job)."""
+    outgoing = await _replied(session, job, snap, reply)
+    return None if outgoing is None else (reply.outcome, outgoing)
+
+
 async def apply(
     session: AsyncSession, job: Claimed, snap: Snapshot, reply: AiReply, policy: Policy
 ) -> tuple[str, list[Outgoing]]:
@@ -237,9 +277,22 @@ async def apply(
     if reply.retry_later or reply.outcome in RETRY_OUTCOMES:
         await _held(session, job)
         return await _failed_model(session, job, snap, reply, policy)
+    outgoing = await _replied(session, job, snap, reply)
+    if outgoing is None:
+        await jobs.finish(job.id, "cancelled", outcome="human_took_over")
+        return "human_took_over", []
+    await _learn(session, job, snap, reply)
+    return reply.outcome, outgoing
+
+
+async def _replied(
+    session: AsyncSession, job: Claimed, snap: Snapshot, reply: AiReply
+) -> list[Outgoing] | None:
+    """The reply's message, profile and job end in one statement: the messages to hand to notify, or
+    None when the AI no longer owns the conversation (nothing changed)."""
     body = _clean(reply.text)
     message_id = job_message_id(job.id, "reply")
-    held, owned = await jobs.replied(
+    held, owned = await ReplyJobRepository(session).replied(
         {
             "job_id": job.id,
             "token": job.token,
@@ -262,15 +315,12 @@ async def apply(
     if not held:
         raise LeaseLost(str(job.id))
     if not owned:
-        await jobs.finish(job.id, "cancelled", outcome="human_took_over")
-        return "human_took_over", []
-    outgoing = []
-    if body:
-        await live.publish(session, live.MESSAGE_SENT, job.tenant_id, job.lead_id)
-        channel = snap.conversation.channel_id
-        outgoing.append(Outgoing(job.tenant_id, message_id, snap.lead.phone, body, channel, snap.window_open))
-    await _learn(session, job, snap, reply)
-    return reply.outcome, outgoing
+        return None
+    if not body:
+        return []
+    await live.publish(session, live.MESSAGE_SENT, job.tenant_id, job.lead_id)
+    channel = snap.conversation.channel_id
+    return [Outgoing(job.tenant_id, message_id, snap.lead.phone, body, channel, snap.window_open)]
 
 
 def _clean(text: str) -> str:

@@ -58,6 +58,36 @@ _CLAIM = text(
     " WHERE id IN (SELECT id FROM due UNION ALL SELECT id FROM expired)"
     " RETURNING id, tenant_id, conversation_id, lead_id, attempts, fallback_sent, traceparent, tracestate"
 )
+# The claim and, for each claimed job, what its reply reads besides the history, in one statement.
+_CLAIM_WITH_STATE = text(
+    "WITH due AS (SELECT id FROM conversation.reply_jobs"
+    " WHERE status IN ('queued', 'retry_wait') AND run_after <= now()"
+    " ORDER BY run_after LIMIT :limit FOR UPDATE SKIP LOCKED),"
+    " expired AS (SELECT id FROM conversation.reply_jobs WHERE status = 'running' AND locked_until < now()"
+    " ORDER BY locked_until LIMIT (:limit - (SELECT count(*) FROM due)) FOR UPDATE SKIP LOCKED),"
+    " claimed AS (UPDATE conversation.reply_jobs SET status = 'running', locked_by = :token,"
+    " locked_until = now() + make_interval(secs => :lease), attempts = attempts + 1, updated_at = now()"
+    " WHERE id IN (SELECT id FROM due UNION ALL SELECT id FROM expired)"
+    " RETURNING id, tenant_id, conversation_id, lead_id, attempts, fallback_sent, traceparent, tracestate)"
+    " SELECT j.id, j.tenant_id, j.conversation_id, j.lead_id, j.attempts, j.fallback_sent, j.traceparent,"
+    " j.tracestate, c.id IS NOT NULL AND l.id IS NOT NULL AS found, c.channel_id, c.owner, c.version,"
+    " c.last_inbound_at, l.name, l.phone, l.opted_out, l.status, p.fields AS profile,"
+    " (SELECT max(r.covered_until) FROM conversation.reply_jobs r"
+    "  WHERE r.tenant_id = j.tenant_id AND r.conversation_id = j.conversation_id) AS covered_until,"
+    " now() AS now"
+    " FROM claimed j"
+    " LEFT JOIN conversation.conversations c ON c.tenant_id = j.tenant_id AND c.id = j.conversation_id"
+    " LEFT JOIN conversation.leads l ON l.tenant_id = j.tenant_id AND l.id = j.lead_id"
+    " LEFT JOIN conversation.lead_profiles p ON p.lead_id = j.lead_id AND p.tenant_id = j.tenant_id"
+)
+# The newest messages of several leads at once (the claimed batch's histories).
+_HISTORIES = text(
+    "SELECT x.lead_id, h.direction, h.kind, h.text, h.caption, h.sent_at, h.created_at"
+    " FROM unnest(CAST(:tenants AS uuid[]), CAST(:leads AS uuid[])) AS x(tenant_id, lead_id)"
+    " CROSS JOIN LATERAL (SELECT direction, kind, text, media ->> 'caption' AS caption, sent_at, created_at"
+    "  FROM conversation.messages m WHERE m.tenant_id = x.tenant_id AND m.lead_id = x.lead_id"
+    "  ORDER BY m.created_at DESC, m.id DESC LIMIT :limit) h"
+)
 _HELD = text(
     "SELECT id FROM conversation.reply_jobs"
     " WHERE id = :id AND locked_by = :token AND status = 'running' FOR UPDATE"
@@ -200,6 +230,11 @@ class ReplyJobRepository:
         )
         return (await self.session.execute(query)).scalar_one_or_none()
 
+    async def claim_with_state(self, token: str, lease: float, limit: int) -> Sequence[Row[Any]]:
+        """claim(), each row with its snapshot's state (found False: conversation or lead gone)."""
+        params = {"token": token, "lease": float(lease), "limit": limit}
+        return (await self.session.execute(_CLAIM_WITH_STATE, params)).all()
+
     async def held(self, job_id: uuid.UUID, token: str) -> bool:
         """holds(), without loading the row: True (and the row locked) while this claim owns the job."""
         found = await self.session.execute(_HELD, {"id": job_id, "token": token})
@@ -291,6 +326,16 @@ class SnapshotQueries:
         """Newest first."""
         params = {"tenant_id": tenant_id, "lead_id": lead_id, "limit": limit}
         return (await self.session.execute(_HISTORY, params)).all()
+
+    async def histories(
+        self, leads: Sequence[tuple[uuid.UUID, uuid.UUID]], limit: int
+    ) -> dict[uuid.UUID, list[Row[Any]]]:
+        """history() of several (tenant id, lead id) pairs in one statement, by lead id."""
+        params = {"tenants": [t for t, _ in leads], "leads": [lead for _, lead in leads], "limit": limit}
+        found: dict[uuid.UUID, list[Row[Any]]] = {lead: [] for _, lead in leads}
+        for row in (await self.session.execute(_HISTORIES, params)).all():
+            found[row.lead_id].append(row)
+        return found
 
     async def count_message(self, tenant_id: uuid.UUID, lead_id: uuid.UUID, at: datetime) -> None:
         """LeadRepository.count_message, as SQL text for the reply path."""

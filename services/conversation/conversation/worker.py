@@ -27,6 +27,7 @@ from opentelemetry import propagate, trace
 from prometheus_client import Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from conversation import events as live
 from conversation import replies
 from conversation.assigner import Assigner
 from conversation.domain import Outgoing, window_open
@@ -91,6 +92,18 @@ class ReplyWorker:
         self._wake = asyncio.Event()
         self._full = False
         self._handed: list[tuple[uuid.UUID, uuid.UUID]] = []
+        # Hand-overs to notify of finished jobs: they run outside the job slots.
+        self._handing: set[asyncio.Task[None]] = set()
+        self._autocommit_of: tuple[object, async_sessionmaker[AsyncSession]] | None = None
+
+    def _autocommit(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions on the same engine whose statements each commit alone: the reply path's steps that
+        are one atomic statement (the claim, a simple reply, the handed marks) skip BEGIN and COMMIT."""
+        if self._autocommit_of is None or self._autocommit_of[0] is not self.sessions:
+            engine = self.sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
+            live.attach(engine)  # the events of its sessions are published after their commit too
+            self._autocommit_of = (self.sessions, async_sessionmaker(engine, expire_on_commit=False))
+        return self._autocommit_of[1]
 
     def start(self) -> None:
         loops = []
@@ -110,7 +123,7 @@ class ReplyWorker:
         _RUNNING.discard(self)
         self._stopping.set()
         # A job cancelled mid-run keeps its lease until it runs out; then any worker redoes it.
-        tasks = [*self._tasks, *self._running]
+        tasks = [*self._tasks, *self._running, *self._handing]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -166,16 +179,15 @@ class ReplyWorker:
 
     async def _run_job(self, job: Claimed, snap: Snapshot | None) -> None:
         try:
-            await self.process(job, snap, loaded=True)
+            await self.process(job, snap, loaded=True, hand_over_later=True)
         except Exception as exc:  # the lease runs out and another run redoes the job
             log.warning("reply job %s failed: %s", job.id, type(exc).__name__)
 
     async def claim(self, limit: int) -> list[tuple[Claimed, Snapshot | None]]:
         """Claim up to `limit` due jobs and read each one's snapshot, in one transaction."""
         token = f"{self.name}:{uuid.uuid4()}"
-        async with self.sessions.begin() as session:
-            claimed = await replies.claim(session, token, self.config.lease, limit)
-            return [(job, await replies.load(session, job)) for job in claimed]
+        async with self._autocommit().begin() as session:
+            return await replies.claim_and_load(session, token, self.config.lease, limit)
 
     async def _forever(self, step: object, idle: float) -> None:
         """Run `step` until stopped; a failing database only slows the loop down (capped backoff)."""
@@ -201,8 +213,17 @@ class ReplyWorker:
         await self.process(*claimed[0], loaded=True)
         return True
 
-    async def process(self, job: Claimed, snap: Snapshot | None = None, *, loaded: bool = False) -> None:
-        """Run a claimed job; `loaded` when `snap` is its snapshot read at the claim (None: gone)."""
+    async def process(
+        self,
+        job: Claimed,
+        snap: Snapshot | None = None,
+        *,
+        loaded: bool = False,
+        hand_over_later: bool = False,
+    ) -> None:
+        """Run a claimed job; `loaded` when `snap` is its snapshot read at the claim (None: gone).
+        With `hand_over_later` the reply is handed to notify in a task of its own, after this returns
+        (the job is done by then: a failed hand-over is the sweeper's, as always)."""
         parent = propagate.extract(job.carrier)
         attributes: dict[str, str | int] = {"vellarys.job_id": str(job.id), "vellarys.attempt": job.attempts}
         with tracer.start_as_current_span(
@@ -215,11 +236,25 @@ class ReplyWorker:
                 outcome, outgoing = "lease_lost", []
             span.set_attribute("vellarys.outcome", outcome)
             JOBS.labels(outcome).inc()
+            if not (outgoing or handoff):
+                return
+            if not hand_over_later:
+                await self._deliver(job, outgoing, handoff)
+                return
+            # In the reply's trace still (the task copies the context).
+            task = asyncio.create_task(self._deliver(job, outgoing, handoff))
+            self._handing.add(task)
+            task.add_done_callback(self._handing.discard)
+
+    async def _deliver(self, job: Claimed, outgoing: list[Outgoing], handoff: bool) -> None:
+        try:
             for message in outgoing:
                 await self.hand_over(message)
             if handoff and self.assigner is not None:
                 # At once, in the reply's trace; the sweeper retries whatever fails here.
                 await self.assigner.run(job.tenant_id, job.conversation_id)
+        except Exception as exc:  # what is left undone, the sweepers redo
+            log.warning("hand-over of reply job %s failed: %s", job.id, type(exc).__name__)
 
     async def _run(
         self, job: Claimed, snap: Snapshot | None, loaded: bool
@@ -239,6 +274,11 @@ class ReplyWorker:
             async with self.sessions.begin() as session:
                 outcome = await replies.ai_unavailable(session, job, self.config.policy, error.code().name)
                 return outcome, [], False
+        if replies.simple(snap, reply):
+            async with self._autocommit().begin() as session:
+                done = await replies.apply_simple(session, job, snap, reply)
+            if done is not None:
+                return done[0], done[1], False
         async with self.sessions.begin() as session:
             outcome, outgoing = await replies.apply(session, job, snap, reply, self.config.policy)
         return outcome, outgoing, reply.handoff and outcome == reply.outcome
@@ -263,7 +303,7 @@ class ReplyWorker:
             return False
         batch, self._handed = self._handed, []
         try:
-            async with self.sessions.begin() as session:
+            async with self._autocommit().begin() as session:
                 await OutboxRepository(session).handed_many(batch)
         except Exception:
             self._handed = [*batch, *self._handed][:HANDED_MAX_PENDING]
