@@ -71,6 +71,10 @@ class Sender:
     ) -> None:
         self.settings = settings
         self.sessions = sessions
+        # For the steps that are one atomic statement (claims, a sent outcome): no BEGIN and COMMIT.
+        self.autocommit = async_sessionmaker(
+            sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
         self.credentials = credentials
         self.http = http
         self.pacer = pacer or LocalPacer(limits(settings))
@@ -134,7 +138,7 @@ class Sender:
             self._full = True
             return 0
         token = uuid.uuid4()
-        async with self.sessions.begin() as session:
+        async with self.autocommit.begin() as session:
             batch = await DeliveryRepository(session).claim(free, self.settings.sender_lease_seconds, token)
         for delivery in batch:
             self._spawn(delivery, token)
@@ -301,19 +305,20 @@ class Sender:
             "outcome": outcome, "http_status": result.http_status, "error": result.error,
             "duration_ms": int(elapsed * 1000),
         }  # fmt: skip
-        async with self.sessions.begin() as session:
-            repo = DeliveryRepository(session)
-            if outcome == "sent":  # the common case, in one statement
-                sent = {"provider": provider, "provider_message_id": result.provider_message_id}
-                sent["sent_template"] = template.name if template else None
-                recorded = await repo.record_sent(delivery.id, token, row, sent)
-            else:
+        if outcome == "sent":  # the common case, in one statement
+            sent = {"provider": provider, "provider_message_id": result.provider_message_id}
+            sent["sent_template"] = template.name if template else None
+            async with self.autocommit.begin() as session:
+                recorded = await DeliveryRepository(session).record_sent(delivery.id, token, row, sent)
+        else:
+            async with self.sessions.begin() as session:
+                repo = DeliveryRepository(session)
                 recorded = await repo.finish(delivery.id, token, values) is not None
                 if recorded:
                     await repo.add_attempt(row)
-            if not recorded:
-                log.warning("delivery %s: claim lost before its outcome was recorded", delivery.id)
-                return
+        if not recorded:
+            log.warning("delivery %s: claim lost before its outcome was recorded", delivery.id)
+            return
         metrics.DELIVERIES.labels(provider, outcome).inc()
         if outcome == "sent" and delivery.source == "conversation" and self.conversation is not None:
             await self.conversation.record_outbound_sent(
