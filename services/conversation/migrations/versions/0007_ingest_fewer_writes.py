@@ -10,7 +10,8 @@ Lead rows carry the list's activity indexes and the trigram indexes, so each ver
 insertions: Postgres's largest share of the ingest CPU. Now the conflict branch writes only when the
 name (or the channel) really changes, and otherwise reads the row; ON CONFLICT DO UPDATE locks the
 conflicting row whether or not its WHERE holds, so concurrent messages of one lead still serialise
-exactly as before. Everything else is 0005's function unchanged.
+exactly as before. A new lead and a new conversation are inserted already counting the message, so
+they are written once too. Everything else is 0005's function unchanged.
 """
 
 from __future__ import annotations
@@ -39,9 +40,13 @@ DECLARE
     v_opted_out boolean;
     v_count int;
     v_owner text;
+    v_conversation_created boolean;
+    v_new_lead uuid;
 BEGIN
-    INSERT INTO conversation.leads (id, tenant_id, phone, name, last_message_at)
-    VALUES (gen_random_uuid(), p_tenant_id, p_phone, p_name, p_at)
+    -- A new lead is born counting this message (a lead's first message cannot be stored already:
+    -- its messages go with it), so only a known lead's row is updated below.
+    INSERT INTO conversation.leads (id, tenant_id, phone, name, last_message_at, message_count)
+    VALUES (gen_random_uuid(), p_tenant_id, p_phone, p_name, p_at, 1)
     ON CONFLICT (tenant_id, phone) DO UPDATE SET name = excluded.name
     -- Written only when the name really changes; the conflicting row is locked either way.
     WHERE excluded.name <> '' AND excluded.name IS DISTINCT FROM leads.name
@@ -69,14 +74,15 @@ BEGIN
         WHEN r_leads = 'hard' THEN 'leads_per_day_hard'
         ELSE '' END;
 
-    INSERT INTO conversation.conversations (id, tenant_id, lead_id, channel_id)
-    VALUES (gen_random_uuid(), p_tenant_id, r_lead_id, p_channel_id)
+    INSERT INTO conversation.conversations (id, tenant_id, lead_id, channel_id, last_inbound_at)
+    VALUES (gen_random_uuid(), p_tenant_id, r_lead_id, p_channel_id, p_at)
     ON CONFLICT (tenant_id, lead_id) DO UPDATE SET channel_id = excluded.channel_id
     WHERE excluded.channel_id IS NOT NULL
         AND excluded.channel_id IS DISTINCT FROM conversations.channel_id
-    RETURNING conversations.id, conversations.owner INTO r_conversation_id, v_owner;
+    RETURNING conversations.id, conversations.owner, conversations.xmax = 0
+    INTO r_conversation_id, v_owner, v_conversation_created;
     IF r_conversation_id IS NULL THEN
-        SELECT c.id, c.owner INTO r_conversation_id, v_owner
+        SELECT c.id, c.owner, false INTO r_conversation_id, v_owner, v_conversation_created
         FROM conversation.conversations c WHERE c.tenant_id = p_tenant_id AND c.lead_id = r_lead_id;
     END IF;
 
@@ -91,7 +97,18 @@ BEGIN
     r_created := r_message_id IS NOT NULL;
     r_scheduled := false;
     IF NOT r_created THEN
-        -- Already stored: report that message and change nothing more.
+        -- Already stored: report that message and change nothing more. (Only if the same provider
+        -- id came from another identity could the lead or conversation be new here: undo their
+        -- count and time, which assumed this message.)
+        v_new_lead := r_lead_id;
+        IF r_lead_created THEN
+            UPDATE conversation.leads l SET message_count = 0
+            WHERE l.tenant_id = p_tenant_id AND l.id = v_new_lead;
+        END IF;
+        IF v_conversation_created THEN
+            UPDATE conversation.conversations c SET last_inbound_at = NULL
+            WHERE c.tenant_id = p_tenant_id AND c.id = r_conversation_id;
+        END IF;
         SELECT m.lead_id, m.id, m.conversation_id INTO r_lead_id, r_message_id, r_conversation_id
         FROM conversation.messages m
         WHERE m.tenant_id = p_tenant_id AND m.provider = p_provider AND m.external_id = p_external_id;
@@ -99,15 +116,18 @@ BEGIN
         RETURN;
     END IF;
 
-    UPDATE conversation.leads l
-    SET message_count = l.message_count + 1,
-        -- GREATEST ignores NULL and keeps a late provider retry from moving time backwards.
-        last_message_at = greatest(l.last_message_at, p_at)
-    WHERE l.tenant_id = p_tenant_id AND l.id = r_lead_id;
-
-    UPDATE conversation.conversations c
-    SET last_inbound_at = greatest(c.last_inbound_at, p_at)
-    WHERE c.tenant_id = p_tenant_id AND c.id = r_conversation_id;
+    IF NOT r_lead_created THEN
+        UPDATE conversation.leads l
+        SET message_count = l.message_count + 1,
+            -- GREATEST ignores NULL and keeps a late provider retry from moving time backwards.
+            last_message_at = greatest(l.last_message_at, p_at)
+        WHERE l.tenant_id = p_tenant_id AND l.id = r_lead_id;
+    END IF;
+    IF NOT v_conversation_created THEN
+        UPDATE conversation.conversations c
+        SET last_inbound_at = greatest(c.last_inbound_at, p_at)
+        WHERE c.tenant_id = p_tenant_id AND c.id = r_conversation_id;
+    END IF;
 
     r_scheduled := r_blocked = '' AND v_owner = 'ai' AND (NOT v_opted_out OR p_is_opt_in);
     IF r_scheduled THEN

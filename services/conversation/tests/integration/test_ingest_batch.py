@@ -202,3 +202,26 @@ class TestIngestBatch:
                 )
             )
         assert seen == [first, first, second, second]
+
+    async def test_a_known_message_from_another_identity_counts_nothing(self, stub, sql, h):
+        """The same provider id under a second identity (say a Z-API @lid, then the phone): the
+        message stays the first one's; the second identity's new lead counts no message."""
+        t = h.new_id()
+        first = h.message(t, _phone(95))
+        again = h.message(t, "5541@lid-95", external_id=first.message.external_id)
+        (stored,) = await _batch(stub, [first])
+        (copy,) = await _batch(stub, [again])
+        assert stored.ok.created and not copy.ok.created
+        assert copy.ok.message_id == stored.ok.message_id
+        rows = await sql.fetch(
+            "SELECT l.phone, l.message_count, c.last_inbound_at FROM conversation.leads l"
+            " JOIN conversation.conversations c ON c.lead_id = l.id WHERE l.tenant_id = $1 ORDER BY l.phone",
+            uuid.UUID(t),
+        )
+        counts = {r["phone"]: (r["message_count"], r["last_inbound_at"] is not None) for r in rows}
+        assert counts[_phone(95)] == (1, True)
+        assert [v for k, v in counts.items() if k != _phone(95)] == [(0, False)]
+        total = await sql.fetchval(
+            "SELECT count(*) FROM conversation.messages WHERE tenant_id = $1", uuid.UUID(t)
+        )
+        assert total == 1
