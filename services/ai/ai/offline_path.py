@@ -3,10 +3,10 @@
 The rules in ai.offline stay pure; this adds what only the tenant service knows: the place names of
 the catalog (so "agua verde" is the catalog's "Água Verde", and no place is invented), the greeting
 and handoff rules of the AI settings, and matching listings — only catalog items, never made up.
-Tenant data is cached per tenant for a few seconds, and refreshed in the background once older (the
+Tenant data is cached per tenant for ten seconds, and refreshed in the background once older (the
 reply uses the previous copy meanwhile), so a settings change applies within seconds and a busy tenant
-costs its lookups once per refresh, not per message. Catalog searches are cached as briefly. When the
-tenant service is down the lead still gets an answer (built-in defaults, no suggestions).
+costs its lookups once per refresh, not per message. Catalog searches are cached for half a minute.
+When the tenant service is down the lead still gets an answer (built-in defaults, no suggestions).
 """
 
 from __future__ import annotations
@@ -31,13 +31,13 @@ from ai.tenant_port import (
 
 log = logging.getLogger(__name__)
 # Tenant data this old is refreshed in the background; a settings change applies within about this.
-CACHE_SECONDS = 5.0
+CACHE_SECONDS = 10.0
 # A copy older than this is not used: the reply waits for the tenant service (or its defaults).
 STALE_MAX_SECONDS = 60.0
 # After a failed lookup: retry soon, but not on every message of a busy tenant.
 FAILURE_CACHE_SECONDS = 10.0
 CACHE_MAX_TENANTS = 5000
-SEARCH_CACHE_SECONDS = 5.0
+SEARCH_CACHE_SECONDS = 30.0
 SEARCH_CACHE_MAX = 20000
 SUGGESTIONS = 3
 # Used when the tenant's settings cannot be read: the niche's default rule.
