@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import uuid
 import weakref
 from dataclasses import dataclass, field
@@ -51,6 +52,9 @@ HANDED_MAX_PENDING = 10_000
 # A notice's wake-up comes this much after the job's run_after would be reached by this process's clock
 # (run_after is computed from the transaction's start, before the notice, so it is already due then).
 NOTICE_SLACK = 0.002
+# Notices due within the same few milliseconds share one timer (a batch of webhooks gives many).
+NOTICE_GRAIN = 0.005
+_TIMERS: set[int] = set()
 
 # The started workers of this process: a notice given to any ReplyWorker (the RPC servicer holds one
 # that never runs loops) wakes the dispatchers of all of them.
@@ -134,7 +138,11 @@ class ReplyWorker:
     def notice(self, delay_seconds: float) -> None:
         """A reply job falls due in `delay_seconds`: this process's dispatchers claim it then, without
         waiting for their next poll. Call it after the job's transaction committed."""
-        asyncio.get_running_loop().call_later(max(0.0, delay_seconds) + NOTICE_SLACK, wake_all)
+        loop = asyncio.get_running_loop()
+        slot = math.ceil((loop.time() + max(0.0, delay_seconds) + NOTICE_SLACK) / NOTICE_GRAIN)
+        if slot not in _TIMERS:
+            _TIMERS.add(slot)
+            loop.call_at(slot * NOTICE_GRAIN, _fire, slot)
 
     def wake(self) -> None:
         """Claim now (a job may be due): the dispatcher stops waiting for its poll."""
@@ -342,6 +350,11 @@ class ReplyWorker:
     async def _sample_tick(self) -> bool:
         await self.sample()
         return False
+
+
+def _fire(slot: int) -> None:
+    _TIMERS.discard(slot)
+    wake_all()
 
 
 def wake_all() -> None:
