@@ -112,8 +112,10 @@ def create_app(settings: Settings, clients: Clients | None = None) -> FastAPI:
     app.state.principals = PrincipalCache()
     errors.install(app)
 
-    # Webhooks first: routes are matched in order, and they are nearly all of the traffic.
-    app.include_router(webhooks.router)
+    # Webhooks first, and as the app's own routes rather than an included router: routes are
+    # matched in order, an included router is re-checked for changes on every request, and
+    # webhooks are nearly all of the traffic.
+    app.router.routes.extend(webhooks.router.routes)
     app.include_router(health.router)
     app.include_router(metrics.router)
     for router in (

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -219,11 +219,14 @@ class Ingress:
         def channel_of(business_id: str) -> ResolvedChannel:
             return channels.get(business_id) or channels[""]
 
-        created, _ = await asyncio.gather(
-            asyncio.gather(*(self._ingest(m, channel_of(m.business_id)) for m in result.messages)),
-            asyncio.gather(*(self._status(s, channel_of(s.business_id)) for s in result.statuses)),
-        )
-        outcome.stored = sum(created)
+        work: list[Awaitable[bool | None]] = [
+            *(self._ingest(m, channel_of(m.business_id)) for m in result.messages),
+            *(self._status(s, channel_of(s.business_id)) for s in result.statuses),
+        ]
+        # Most webhooks carry one message: awaited directly, without gather's tasks and futures.
+        done = [await work[0]] if len(work) == 1 else await asyncio.gather(*work)
+        created = done[: len(result.messages)]
+        outcome.stored = sum(bool(c) for c in created)
         outcome.duplicates = len(created) - outcome.stored
         outcome.statuses = len(result.statuses)
         return outcome
