@@ -1,14 +1,17 @@
 """CPU seconds used by each part of the stack during a phase, read from /proc (Linux).
 
-A snapshot sums user+system time per component: the five services (by their `python -m NAME`
-command line), Postgres (every postgres process, plus what the postmaster collected from backends
-that already exited) and the load generator. The difference of two snapshots divided by the
-requests served is the CPU each component spends per webhook: where the machine's two cores go.
+A snapshot sums user+system time per component, counting only the processes of this run (other
+stacks on the machine are left out): the five services (by their `python -m NAME` command line),
+Postgres (the run's own cluster, plus what its postmaster collected from backends that already
+exited; not measured when DATABASE_URL points elsewhere) and the load generator (reaped children).
+The difference of two snapshots divided by the requests served is the CPU each component spends
+per webhook: where the machine's two cores go.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 from pathlib import Path
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -16,42 +19,62 @@ SERVICES = ("gateway", "tenant", "conversation", "ai", "notify")
 
 
 def _component(cmdline: list[str]) -> str | None:
-    if not cmdline:
-        return None
-    if "-m" in cmdline:
-        module = cmdline[cmdline.index("-m") + 1] if cmdline.index("-m") + 1 < len(cmdline) else ""
+    if "-m" in cmdline[:-1]:
+        module = cmdline[cmdline.index("-m") + 1]
         if module in SERVICES:
             return module
-    if any(part.endswith("loadgen.py") for part in cmdline):
-        return "loadgen"
-    if Path(cmdline[0]).name == "postgres" or cmdline[0].startswith("postgres:"):
+    if cmdline and (Path(cmdline[0]).name == "postgres" or cmdline[0].startswith("postgres:")):
         return "postgres"
     return None
 
 
-def snapshot() -> dict[str, float]:
-    totals: dict[str, float] = {}
+def _processes() -> dict[int, tuple[int, list[str], list[str]]]:
+    """pid -> (parent pid, command line, /proc/pid/stat fields after the command name)."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-            stat = (entry / "stat").read_text()
+            cmdline = [p.decode(errors="replace") for p in (entry / "cmdline").read_bytes().split(b"\0") if p]
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        name = _component([part.decode(errors="replace") for part in cmdline if part])
-        if name is None:
+        found[int(entry.name)] = (int(fields[1]), cmdline, fields)
+    return found
+
+
+def snapshot(roots: list[int]) -> dict[str, float]:
+    """CPU seconds so far of the services and Postgres processes descending from `roots` (the stack's
+    supervisor and the postmaster), plus this process's reaped children (the load generator)."""
+    processes = _processes()
+
+    def ours(pid: int) -> bool:
+        while pid > 1:
+            if pid in roots:
+                return True
+            pid = processes[pid][0] if pid in processes else 0
+        return False
+
+    totals: dict[str, float] = {}
+    for pid, (_, cmdline, fields) in processes.items():
+        name = _component(cmdline)
+        if name is None or not ours(pid):
             continue
-        fields = stat.rsplit(")", 1)[1].split()
         utime, stime, cutime, cstime = (int(fields[i]) for i in (11, 12, 13, 14))
-        # Children's time only for the postmaster (exited backends); services reap nothing of ours.
-        children = cutime + cstime if _is_postmaster(cmdline) else 0
+        # The postmaster's children's time: backends that already exited.
+        children = cutime + cstime if pid in roots and name == "postgres" else 0
         totals[name] = totals.get(name, 0.0) + (utime + stime + children) / TICK
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    totals["loadgen"] = usage.ru_utime + usage.ru_stime
     return totals
 
 
-def _is_postmaster(cmdline: list[bytes]) -> bool:
-    return bool(cmdline) and Path(cmdline[0].decode(errors="replace")).name == "postgres" and b"-D" in cmdline
+def postmaster(data_dir: Path) -> int | None:
+    """The pid of the cluster running in `data_dir`, if any."""
+    try:
+        return int((data_dir / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def per_request(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:

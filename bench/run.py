@@ -224,6 +224,17 @@ async def check_storage(admin_url: str, acked: set[str]) -> tuple[int, int, int]
     return lost, duplicated, len(stored)
 
 
+def mean_batch(metrics_url: str) -> float:
+    """Messages per IngestBatch call so far, from the gateway's own histogram."""
+    values = {}
+    for line in httpx.get(metrics_url, timeout=10).text.splitlines():
+        if line.startswith(("vellarys_ingest_batch_size_sum", "vellarys_ingest_batch_size_count")):
+            name, value = line.split()
+            values[name] = float(value)
+    count = values.get("vellarys_ingest_batch_size_count", 0.0)
+    return values.get("vellarys_ingest_batch_size_sum", 0.0) / count if count else 0.0
+
+
 def report(name: str, result: dict[str, Any]) -> None:
     say(
         f"{name:<10} {result['throughput_rps']:8.0f} req/s  p50 {result['p50_ms']:6.1f} ms  "
@@ -280,7 +291,8 @@ def reply_phase(key: str) -> dict[str, Any]:
         channels = asyncio.run(seed(f"127.0.0.1:{ports['tenant']}", ("zapi",), REPLY_DEBOUNCE))
         plan(channels, ports["gateway"], work / "plan.json")
         say(f"phase 4: reply path, steady {REPLY_RATE:.0f} leads/s (a new phone each), {REPLY_SECONDS:.0f} s")
-        before = cpu.snapshot()
+        roots = [stack.pid, *filter(None, [cpu.postmaster(work / "pg")])]
+        before = cpu.snapshot(roots)
         load = loadgen(
             work / "plan.json",
             work / "reply-out.json",
@@ -288,7 +300,7 @@ def reply_phase(key: str) -> dict[str, Any]:
         )
         report("reply-ack", load)
         # Measured to the end of the load: the replies of the last second are still being sent.
-        load["cpu_ms_per_lead"] = cpu.per_request(before, cpu.snapshot(), load["sent"])
+        load["cpu_ms_per_lead"] = cpu.per_request(before, cpu.snapshot(roots), load["sent"])
         say(
             "cpu        ms per lead: " + "  ".join(f"{k} {v:.2f}" for k, v in load["cpu_ms_per_lead"].items())
         )
@@ -359,16 +371,18 @@ def main() -> int:
         bare.terminate()
 
         say(f"phase 2: the stack, max rate, {SECONDS:.0f} s (5 % duplicate re-sends)")
-        before = cpu.snapshot()
+        roots = [stack.pid, *filter(None, [cpu.postmaster(work / "pg")])]
+        before = cpu.snapshot(roots)
         summary["sustained"] = loadgen(
             stack_plan, work / "max-out.json", "--mode", "max", "--seconds", str(SECONDS)
         )
         report("sustained", summary["sustained"])
-        summary["cpu_ms_per_webhook"] = cpu.per_request(before, cpu.snapshot(), summary["sustained"]["sent"])
-        say(
-            "cpu        ms per webhook: "
-            + "  ".join(f"{k} {v:.2f}" for k, v in summary["cpu_ms_per_webhook"].items())
+        summary["cpu_ms_per_webhook"] = cpu.per_request(
+            before, cpu.snapshot(roots), summary["sustained"]["sent"]
         )
+        say(f"cpu        ms per webhook: {cpu.line(summary['cpu_ms_per_webhook'])}")
+        summary["mean_ingest_batch"] = mean_batch(f"http://127.0.0.1:{ports['gateway']}/metrics")
+        say(f"batching   {summary['mean_ingest_batch']:.1f} messages per IngestBatch call on average")
 
         say(f"phase 3: the stack, steady {STEADY_RATE:.0f} webhooks/s, 30 s")
         summary["steady"] = loadgen(
