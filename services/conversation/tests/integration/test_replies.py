@@ -572,3 +572,28 @@ class TestWhatAReplyStores:
         )
         assert profile is not None and json.loads(profile["fields"]) == [told] and profile["score"] > 0
         assert not await env["worker"].run_once()  # nothing new to answer
+
+
+class TestLiveEvents:
+    async def test_a_reply_stored_without_a_transaction_is_announced_after_it(self, env):
+        admin = CallContext(tenant_id=env["tenant_id"], actor_id=str(uuid.uuid4()), role="admin").metadata()
+        call = env["stub"].WatchEvents(pb.WatchEventsRequest(), metadata=admin)
+        await call.wait_for_connection()
+        got: list[pb.WatchEventsResponse] = []
+
+        async def collect() -> None:
+            async for event in call:
+                got.append(event)
+
+        task = asyncio.create_task(collect())
+        try:
+            lead = (await env["stub"].IngestInbound(inbound(env, phone(), "Oi"))).lead_id
+            assert await env["worker"].run_once()
+
+            async def announced() -> bool:
+                return ("message.sent", lead) in {(e.type, e.lead_id) for e in got}
+
+            await wait_for(announced)
+        finally:
+            call.cancel()
+            await asyncio.gather(task, return_exceptions=True)
