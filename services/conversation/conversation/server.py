@@ -101,17 +101,7 @@ class ConversationServicer(LiveRpcs, pb_grpc.ConversationServiceServicer):
             r = await service.ingest_inbound(session, request.tenant_id, message, limits, debounce)
         if r.reply_scheduled:  # committed: this process's reply workers claim it the moment it is due
             self.outbox.notice(debounce.seconds)
-        return pb.IngestInboundResponse(
-            lead_id=r.lead_id,
-            message_id=r.message_id,
-            created=r.created,
-            lead_created=r.lead_created,
-            conversation_id=r.conversation_id,
-            auto_reply=r.auto_reply,
-            auto_reply_blocked=r.auto_reply_blocked,
-            soft_limits_hit=list(r.soft_limits_hit),
-            reply_scheduled=r.reply_scheduled,
-        )
+        return _encode_ingested(r)
 
     async def IngestBatch(
         self, request: pb.IngestBatchRequest, context: grpc.aio.ServicerContext

@@ -16,6 +16,9 @@ they are written once too. Everything else is 0005's function unchanged.
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 from alembic import op
 
 revision = "0007"
@@ -152,106 +155,15 @@ END
 $fn$
 """
 
-# 0005's body, for downgrade.
-PREVIOUS = """
-CREATE OR REPLACE FUNCTION conversation.ingest_inbound(
-    p_tenant_id uuid, p_phone text, p_name text, p_at timestamptz, p_channel_id uuid,
-    p_provider text, p_external_id text, p_kind text, p_text text, p_media jsonb, p_location jsonb,
-    p_reply_id text, p_raw jsonb, p_sent_at timestamptz,
-    -- the block reason that needs no database state ('' when none): suspended, messages per minute
-    p_blocked text, p_leads_soft int, p_leads_hard int,
-    p_is_opt_in boolean, p_delay double precision, p_max_wait double precision,
-    p_traceparent text, p_tracestate text
-) RETURNS TABLE (
-    r_lead_id uuid, r_lead_created boolean, r_message_id uuid, r_created boolean,
-    r_conversation_id uuid, r_leads text, r_blocked text, r_scheduled boolean
-) LANGUAGE plpgsql VOLATILE AS $fn$
-DECLARE
-    v_opted_out boolean;
-    v_count int;
-    v_owner text;
-BEGIN
-    INSERT INTO conversation.leads (id, tenant_id, phone, name, last_message_at)
-    VALUES (gen_random_uuid(), p_tenant_id, p_phone, p_name, p_at)
-    ON CONFLICT (tenant_id, phone) DO UPDATE
-    SET name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE leads.name END
-    -- xmax is 0 only on a freshly inserted row version, not on one the conflict branch updated.
-    RETURNING leads.id, leads.xmax = 0, leads.opted_out INTO r_lead_id, r_lead_created, v_opted_out;
 
-    r_leads := 'ok';
-    IF r_lead_created THEN
-        INSERT INTO conversation.tenant_day_counters (tenant_id, day, new_leads)
-        VALUES (p_tenant_id, (now() AT TIME ZONE 'America/Sao_Paulo')::date, 1)
-        ON CONFLICT (tenant_id, day) DO UPDATE SET new_leads = tenant_day_counters.new_leads + 1
-        RETURNING tenant_day_counters.new_leads INTO v_count;
-        -- Same rule as the gateway's counters: over a threshold (count > limit), not at it; 0 = off.
-        r_leads := CASE
-            WHEN p_leads_hard <> 0 AND v_count > p_leads_hard THEN 'hard'
-            WHEN p_leads_soft <> 0 AND v_count > p_leads_soft THEN 'soft'
-            ELSE 'ok' END;
-    END IF;
-    r_blocked := CASE
-        WHEN p_blocked <> '' THEN p_blocked
-        WHEN r_leads = 'hard' THEN 'leads_per_day_hard'
-        ELSE '' END;
-
-    INSERT INTO conversation.conversations (id, tenant_id, lead_id, channel_id)
-    VALUES (gen_random_uuid(), p_tenant_id, r_lead_id, p_channel_id)
-    ON CONFLICT (tenant_id, lead_id) DO UPDATE
-    SET channel_id = coalesce(excluded.channel_id, conversations.channel_id)
-    RETURNING conversations.id, conversations.owner INTO r_conversation_id, v_owner;
-
-    INSERT INTO conversation.messages (id, tenant_id, lead_id, conversation_id, direction, provider,
-        external_id, kind, text, media, location, reply_id, raw, sent_at, auto_reply_blocked)
-    VALUES (gen_random_uuid(), p_tenant_id, r_lead_id, r_conversation_id, 'inbound', p_provider,
-        p_external_id, p_kind, p_text, p_media, p_location, p_reply_id, p_raw, p_sent_at,
-        nullif(r_blocked, ''))
-    ON CONFLICT (tenant_id, provider, external_id) DO NOTHING
-    RETURNING messages.id INTO r_message_id;
-
-    r_created := r_message_id IS NOT NULL;
-    r_scheduled := false;
-    IF NOT r_created THEN
-        -- Already stored: report that message and change nothing more.
-        SELECT m.lead_id, m.id, m.conversation_id INTO r_lead_id, r_message_id, r_conversation_id
-        FROM conversation.messages m
-        WHERE m.tenant_id = p_tenant_id AND m.provider = p_provider AND m.external_id = p_external_id;
-        RETURN NEXT;
-        RETURN;
-    END IF;
-
-    UPDATE conversation.leads l
-    SET message_count = l.message_count + 1,
-        -- GREATEST ignores NULL and keeps a late provider retry from moving time backwards.
-        last_message_at = greatest(l.last_message_at, p_at)
-    WHERE l.tenant_id = p_tenant_id AND l.id = r_lead_id;
-
-    UPDATE conversation.conversations c
-    SET last_inbound_at = greatest(c.last_inbound_at, p_at)
-    WHERE c.tenant_id = p_tenant_id AND c.id = r_conversation_id;
-
-    r_scheduled := r_blocked = '' AND v_owner = 'ai' AND (NOT v_opted_out OR p_is_opt_in);
-    IF r_scheduled THEN
-        INSERT INTO conversation.reply_jobs (id, tenant_id, conversation_id, lead_id, status,
-            run_after, burst_started_at, last_message_id, traceparent, tracestate)
-        VALUES (gen_random_uuid(), p_tenant_id, r_conversation_id, r_lead_id, 'queued',
-            now() + make_interval(secs => p_delay), now(), r_message_id, p_traceparent, p_tracestate)
-        ON CONFLICT (conversation_id) WHERE status IN ('queued', 'retry_wait') DO UPDATE SET
-            status = 'queued',
-            -- A job waiting for the model (retry_wait) is woken: the new message deserves a try now.
-            run_after = CASE WHEN reply_jobs.status = 'retry_wait'
-                THEN now() + make_interval(secs => p_delay)
-                ELSE least(now() + make_interval(secs => p_delay),
-                    reply_jobs.burst_started_at + make_interval(secs => p_max_wait)) END,
-            burst_started_at = CASE WHEN reply_jobs.status = 'retry_wait' THEN now()
-                ELSE reply_jobs.burst_started_at END,
-            last_message_id = excluded.last_message_id, traceparent = excluded.traceparent,
-            tracestate = excluded.tracestate, updated_at = now();
-    END IF;
-    RETURN NEXT;
-END
-$fn$
-"""
+def _previous() -> str:
+    """0005's function, for downgrade, read from that migration itself."""
+    path = Path(__file__).with_name("0005_ingest_function.py")
+    spec = importlib.util.spec_from_file_location("conversation_migration_0005", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return str(module.FUNCTION).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
 
 
 def upgrade() -> None:
@@ -259,4 +171,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(PREVIOUS)
+    op.execute(_previous())

@@ -6,10 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
+from alembic import command
 
+import conversation
+from kit.migrate import alembic_config
+from kit.service import migrations_dir
 from vellarys.conversation.v1 import conversation_pb2 as pb
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -225,3 +231,27 @@ class TestIngestBatch:
             "SELECT count(*) FROM conversation.messages WHERE tenant_id = $1", uuid.UUID(t)
         )
         assert total == 1
+
+
+async def test_the_ingest_migrations_go_down_and_up_again(migrated, sql):
+    """0007's downgrade restores 0005's function and 0006's drops the batch one; up again, both are
+    back. (Other tests then find the schema at head, as they left it.)"""
+    url = migrated("conversation", conversation.__file__)
+    config = alembic_config(migrations_dir(conversation.__file__), url, "conversation")
+
+    async def ingest_body() -> str:
+        return str(await sql.fetchval("SELECT pg_get_functiondef('conversation.ingest_inbound'::regproc)"))
+
+    async def has_many() -> bool:
+        return bool(await sql.fetchval("SELECT to_regproc('conversation.ingest_inbound_many') IS NOT NULL"))
+
+    def run(step: Callable[..., None], revision: str) -> None:
+        with ThreadPoolExecutor(max_workers=1) as pool:  # alembic's env runs a loop of its own
+            pool.submit(step, config, revision).result()
+
+    assert "IS DISTINCT FROM leads.name" in await ingest_body() and await has_many()
+    run(command.downgrade, "0005")
+    assert "IS DISTINCT FROM leads.name" not in await ingest_body()
+    assert "ELSE leads.name END" in await ingest_body() and not await has_many()
+    run(command.upgrade, "head")
+    assert "IS DISTINCT FROM leads.name" in await ingest_body() and await has_many()
