@@ -122,23 +122,6 @@ class Snapshot:
         return window_open(self.conversation.last_inbound_at, self.now)
 
 
-async def claim(session: AsyncSession, token: str, lease: float, limit: int) -> list[Claimed]:
-    rows = await ReplyJobRepository(session).claim(token, lease, limit)
-    return [
-        Claimed(
-            r.id,
-            r.tenant_id,
-            r.conversation_id,
-            r.lead_id,
-            token,
-            r.attempts,
-            r.fallback_sent,
-            {k: v for k, v in (("traceparent", r.traceparent), ("tracestate", r.tracestate)) if v},
-        )
-        for r in rows
-    ]
-
-
 def _turn(m: Row[Any]) -> Turn:
     media = "" if m.kind == "text" else m.kind
     return Turn(ROLE_OF.get(m.direction, "lead"), m.text or m.caption or "", m.sent_at or m.created_at, media)

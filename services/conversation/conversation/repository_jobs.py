@@ -46,18 +46,6 @@ _SCHEDULE = text(
 
 # The reply path's statements (a few per reply, at every reply) as SQL text too: compiled once, and
 # without the ORM's per-execution work.
-_CLAIM = text(
-    "WITH due AS (SELECT id FROM conversation.reply_jobs"
-    " WHERE status IN ('queued', 'retry_wait') AND run_after <= now()"
-    " ORDER BY run_after LIMIT :limit FOR UPDATE SKIP LOCKED),"
-    # Then jobs whose worker's lease ran out, in the slots the due ones left.
-    " expired AS (SELECT id FROM conversation.reply_jobs WHERE status = 'running' AND locked_until < now()"
-    " ORDER BY locked_until LIMIT (:limit - (SELECT count(*) FROM due)) FOR UPDATE SKIP LOCKED)"
-    " UPDATE conversation.reply_jobs SET status = 'running', locked_by = :token,"
-    " locked_until = now() + make_interval(secs => :lease), attempts = attempts + 1, updated_at = now()"
-    " WHERE id IN (SELECT id FROM due UNION ALL SELECT id FROM expired)"
-    " RETURNING id, tenant_id, conversation_id, lead_id, attempts, fallback_sent, traceparent, tracestate"
-)
 # The claim and, for each claimed job, what its reply reads besides the history, in one statement.
 _CLAIM_WITH_STATE = text(
     "WITH due AS (SELECT id FROM conversation.reply_jobs"
@@ -91,11 +79,6 @@ _HISTORIES = text(
 _HELD = text(
     "SELECT id FROM conversation.reply_jobs"
     " WHERE id = :id AND locked_by = :token AND status = 'running' FOR UPDATE"
-)
-_DONE = text(
-    "UPDATE conversation.reply_jobs SET status = 'done', locked_by = NULL, locked_until = NULL,"
-    " outcome = :outcome, covered_until = :covered_until, last_error = NULL, updated_at = now()"
-    " WHERE id = :id"
 )
 # What a reply needs to know besides the history, in one round trip (with the database's clock).
 _SNAPSHOT = text(
@@ -216,27 +199,15 @@ class ReplyJobRepository:
         }
         return (await self.session.execute(_SCHEDULE, params)).scalar_one()  # type: ignore[no-any-return]
 
-    async def claim(self, token: str, lease: float, limit: int) -> Sequence[Row[Any]]:
-        """Due pending jobs first, then jobs whose worker's lease ran out; each one to one claimer."""
-        params = {"token": token, "lease": float(lease), "limit": limit}
-        return (await self.session.execute(_CLAIM, params)).all()
-
-    async def holds(self, job_id: uuid.UUID, token: str) -> ReplyJob | None:
-        """The job, locked, while this claim still owns it (another worker may have re-claimed it)."""
-        query = (
-            select(ReplyJob)
-            .where(ReplyJob.id == job_id, ReplyJob.locked_by == token, ReplyJob.status == "running")
-            .with_for_update()
-        )
-        return (await self.session.execute(query)).scalar_one_or_none()
-
     async def claim_with_state(self, token: str, lease: float, limit: int) -> Sequence[Row[Any]]:
-        """claim(), each row with its snapshot's state (found False: conversation or lead gone)."""
+        """Due pending jobs first, then jobs whose worker's lease ran out, each to one claimer; each row
+        with its snapshot's state (found False: the conversation or lead is gone)."""
         params = {"token": token, "lease": float(lease), "limit": limit}
         return (await self.session.execute(_CLAIM_WITH_STATE, params)).all()
 
     async def held(self, job_id: uuid.UUID, token: str) -> bool:
-        """holds(), without loading the row: True (and the row locked) while this claim owns the job."""
+        """True (and the row locked) while this claim still owns the job (another worker may have
+        re-claimed it after our lease ran out)."""
         found = await self.session.execute(_HELD, {"id": job_id, "token": token})
         return found.scalar_one_or_none() is not None
 
@@ -244,11 +215,6 @@ class ReplyJobRepository:
         """(held, owned): run _REPLIED with `values` keyed by its parameters."""
         row = (await self.session.execute(_REPLIED, values)).one()
         return bool(row.held), bool(row.owned)
-
-    async def done(self, job_id: uuid.UUID, outcome: str, covered_until: datetime | None) -> None:
-        """finish(job_id, "done", …) of a job that replied."""
-        params = {"id": job_id, "outcome": outcome, "covered_until": covered_until}
-        await self.session.execute(_DONE, params)
 
     async def finish(self, job_id: uuid.UUID, status: str, **values: Any) -> None:
         await self.session.execute(
@@ -294,12 +260,6 @@ class ReplyJobRepository:
             )
             .values(status="cancelled", outcome=outcome, updated_at=func.now())
         )
-
-    async def covered_until(self, tenant_id: uuid.UUID, conversation_id: uuid.UUID) -> datetime | None:
-        query = select(func.max(ReplyJob.covered_until)).where(
-            ReplyJob.tenant_id == tenant_id, ReplyJob.conversation_id == conversation_id
-        )
-        return (await self.session.execute(query)).scalar_one_or_none()
 
     async def queue_stats(self) -> tuple[int, float]:
         """(jobs due now, seconds the oldest due one has waited past its run_after)."""
