@@ -47,7 +47,9 @@ STEADY_RATE = float(os.environ.get("BENCH_RATE", "500"))
 REPLY_RATE = float(os.environ.get("BENCH_REPLY_RATE", "100"))
 REPLY_SECONDS = float(os.environ.get("BENCH_REPLY_SECONDS", "20"))
 REPLY_DEBOUNCE = 1  # whole seconds: the tenant's AI setting is an integer
-REPLY_WAIT = 30.0
+# How long after the load the bench waits for the last replies: long enough that a backlog drains
+# (a late reply is slow, not lost); the wait ends as soon as every acked lead has one.
+REPLY_WAIT = 180.0
 PY = sys.executable
 SERVICES = ("gateway", "tenant", "conversation", "ai", "notify")
 # BENCH_ONLY=reply runs the reply-path phase alone; BENCH_ONLY=ingest phases 1-3 only.
