@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
+import orjson
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from gateway.providers.canonical import InboundMessage, Kind
@@ -41,7 +40,8 @@ def to_proto(message: InboundMessage) -> pb.InboundMessage:
         reply_id=message.reply_id,
         sent_at=sent_at,
         from_me=message.from_me,
-        raw_json=json.dumps(message.raw, ensure_ascii=False, separators=(",", ":"), default=str),
+        # orjson: the stdlib encoder was a twentieth of the gateway's CPU per webhook.
+        raw_json=orjson.dumps(message.raw, default=str, option=orjson.OPT_NON_STR_KEYS).decode(),
     )
     if message.media is not None:
         media = message.media
