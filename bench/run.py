@@ -46,6 +46,8 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
 STEADY_RATE = float(os.environ.get("BENCH_RATE", "500"))
 REPLY_RATE = float(os.environ.get("BENCH_REPLY_RATE", "100"))
 REPLY_SECONDS = float(os.environ.get("BENCH_REPLY_SECONDS", "20"))
+# Concurrent connections of the max-rate phases (the bare endpoint and the stack alike).
+CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "64")
 REPLY_DEBOUNCE = 1  # whole seconds: the tenant's AI setting is an integer
 # How long after the load the bench waits for the last replies: long enough that a backlog drains
 # (a late reply is slow, not lost); the wait ends as soon as every acked lead has one.
@@ -368,7 +370,16 @@ def main() -> int:
         plan(channels, ports["bare"], bare_plan)
 
         say("phase 1: bare FastAPI endpoint, max rate, 15 s")
-        summary["bare"] = loadgen(bare_plan, work / "bare-out.json", "--mode", "max", "--seconds", "15")
+        summary["bare"] = loadgen(
+            bare_plan,
+            work / "bare-out.json",
+            "--mode",
+            "max",
+            "--seconds",
+            "15",
+            "--connections",
+            CONNECTIONS,
+        )
         report("bare", summary["bare"])
         bare.terminate()
 
@@ -376,7 +387,14 @@ def main() -> int:
         roots = [stack.pid, *filter(None, [cpu.postmaster(work / "pg")])]
         before = cpu.snapshot(roots)
         summary["sustained"] = loadgen(
-            stack_plan, work / "max-out.json", "--mode", "max", "--seconds", str(SECONDS)
+            stack_plan,
+            work / "max-out.json",
+            "--mode",
+            "max",
+            "--seconds",
+            str(SECONDS),
+            "--connections",
+            CONNECTIONS,
         )
         report("sustained", summary["sustained"])
         summary["cpu_ms_per_webhook"] = cpu.per_request(

@@ -104,9 +104,7 @@ class ReplyWorker:
         """Sessions on the same engine whose statements each commit alone: the reply path's steps that
         are one atomic statement (the claim, a simple reply, the handed marks) skip BEGIN and COMMIT."""
         if self._autocommit_of is None or self._autocommit_of[0] is not self.sessions:
-            engine = self.sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
-            live.attach(engine)  # the events of its sessions are published after their commit too
-            self._autocommit_of = (self.sessions, async_sessionmaker(engine, expire_on_commit=False))
+            self._autocommit_of = (self.sessions, live.autocommit(self.sessions))
         return self._autocommit_of[1]
 
     def start(self) -> None:

@@ -42,6 +42,13 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def autocommit_factory(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """Sessions on the same engine and pool whose statements each commit alone: for a step that is one
+    atomic statement, BEGIN and COMMIT would be two more round trips for nothing."""
+    engine = sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
 async def ping(engine: AsyncEngine, timeout: float = 2.0) -> bool:
     """True when the database answers a trivial query within `timeout` seconds."""
     import asyncio
