@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from ai import offline
 from ai.extract import Fact, facts, fold
-from ai.reply import Generated, Outcome, ReplyInput
+from ai.reply import Generated, ReplyInput, from_offline
 from ai.responder import profile_filters
 from ai.tenant_port import (
     CatalogItem,
@@ -106,16 +106,8 @@ class OfflineResponder:
             handoff_keywords=rules.keywords,
             on_human_request=rules.on_human_request,
         )
-        base = offline.respond(request.lead_name, request.history, request.profile, vocabulary, options)
-        return Generated(
-            base.text,
-            base.profile,
-            base.score,
-            base.score_reasons,
-            Outcome.OFFLINE,
-            offline.MODEL,
-            handoff=base.handoff,
-            handoff_reason=base.handoff_reason,
+        return from_offline(
+            offline.respond(request.lead_name, request.history, request.profile, vocabulary, options)
         )
 
     async def suggest(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
+from ai import offline
 from ai.extract import Fact
 from ai.offline import Turn
 
@@ -59,6 +60,20 @@ class Generated:
     retry_later: bool = False
     opt_out: bool = False
     opt_in: bool = False
+
+
+def from_offline(base: offline.Reply) -> Generated:
+    """The built-in responder's answer as a reply (outcome offline)."""
+    return Generated(
+        base.text,
+        base.profile,
+        base.score,
+        base.score_reasons,
+        Outcome.OFFLINE,
+        offline.MODEL,
+        handoff=base.handoff,
+        handoff_reason=base.handoff_reason,
+    )
 
 
 class Responder(Protocol):

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai import errors, offline, optout, pricing
 from ai.models import Call
-from ai.reply import Generated, Outcome, ReplyInput, Responder
+from ai.reply import Generated, Outcome, ReplyInput, Responder, from_offline
 from ai.repository import CallRepository, UsageDay
 from kit.errors import parse_id
 
@@ -66,17 +66,7 @@ def opt_reply(request: ReplyInput) -> Generated | None:
 
 
 def offline_reply(request: ReplyInput) -> Generated:
-    base = offline.respond(request.lead_name, request.history, request.profile)
-    return Generated(
-        base.text,
-        base.profile,
-        base.score,
-        base.score_reasons,
-        Outcome.OFFLINE,
-        offline.MODEL,
-        handoff=base.handoff,
-        handoff_reason=base.handoff_reason,
-    )
+    return from_offline(offline.respond(request.lead_name, request.history, request.profile))
 
 
 async def generate_reply(request: ReplyInput, model: Responder | None) -> Generated:

@@ -151,7 +151,7 @@ class ConversationServicer(LiveRpcs, pb_grpc.ConversationServiceServicer):
                     done = await service.ingest_lead_messages(session, items)
                 return [pb.IngestBatchResult(ok=_encode_ingested(r)) for r in done]
             except DBAPIError as error:
-                code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+                code = getattr(error.orig, "sqlstate", None)
                 if code not in RETRYABLE or attempt == BATCH_ATTEMPTS - 1:
                     log.warning("batch ingest failed (%s): storing its %d items one by one", code, len(items))
                     break
