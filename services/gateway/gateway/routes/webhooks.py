@@ -29,7 +29,7 @@ MAX_BODY = 1024 * 1024
 ProviderName = Literal["zapi", "dialog360", "gupshup", "meta"]
 PROVIDERS: tuple[str, ...] = get_args(ProviderName)
 URL_KEY_SHAPE = r"^[A-Za-z0-9_\-]{16,128}$"  # what a channel's URL token looks like
-TokenPath = Annotated[str, Path(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_\-]+$")]
+TokenPath = Annotated[str, Path(min_length=16, max_length=128, pattern=URL_KEY_SHAPE)]
 _TOKEN = re.compile(URL_KEY_SHAPE)
 
 
