@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from datetime import datetime
 from typing import NamedTuple
 
-import asyncpg
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from kit import db
 from tenant.models import AuditEntry, LoginFailure, Niche, RefreshToken, Tenant, User
 
 
@@ -117,18 +116,8 @@ class ChannelRouteRepository:
         return await self._one(ROUTE_BY_EXTERNAL_ID, provider, external_id)
 
     async def _one(self, sql: str, provider: str, key: str) -> ChannelRoute | None:
-        driver = (await self.connection.get_raw_connection()).driver_connection
-        assert driver is not None
-        try:
-            row = await driver.fetchrow(sql, provider, key)
-        except asyncpg.PostgresError:
-            raise  # the server answered: the connection is fine
-        except BaseException:
-            # SQLAlchemy never saw this call, so it can't tell the connection is broken (a database
-            # restart, a cancelled query): drop it from the pool ourselves, keep the original error.
-            with contextlib.suppress(Exception):
-                await self.connection.invalidate()
-            raise
+        rows = await db.driver_fetch(self.connection, sql, provider, key)
+        row = rows[0] if rows else None
         if row is None:
             return None
         values = tuple(row)
