@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from sqlalchemy import bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from conversation.models import (
     Conversation,
@@ -19,6 +19,7 @@ from conversation.models import (
     Message,
     MessageStatusEvent,
 )
+from kit import db
 
 SAO_PAULO = "America/Sao_Paulo"
 
@@ -67,6 +68,33 @@ _INGEST_PARAMS = (
     "media", "location", "reply_id", "raw", "sent_at", "blocked", "leads_soft", "leads_hard",
     "is_opt_in", "delay", "max_wait", "traceparent", "tracestate",
 )  # fmt: skip
+# RecordOutboundSent's common case: our message takes its provider id, which no echo holds and no
+# early status names. Anything else (or a message not ours) is not done, and the general path runs.
+_CLAIM_EXTERNAL_ID = (
+    "WITH taken AS (SELECT 1 FROM conversation.messages"
+    "  WHERE tenant_id = $1 AND provider = $3 AND external_id = $4 AND id <> $2),"
+    " orphans AS (SELECT 1 FROM conversation.message_status_events"
+    "  WHERE tenant_id = $1 AND provider = $3 AND provider_message_id = $4 AND message_id IS NULL),"
+    " claimed AS (UPDATE conversation.messages SET provider = $3, external_id = $4"
+    "  WHERE tenant_id = $1 AND id = $2 AND direction <> 'inbound'"
+    "  AND NOT EXISTS (SELECT 1 FROM taken) AND NOT EXISTS (SELECT 1 FROM orphans)"
+    "  RETURNING status)"
+    " SELECT EXISTS (SELECT 1 FROM claimed) AS done, (SELECT status FROM claimed) AS status"
+)
+
+
+async def claim_external_id(
+    connection: AsyncConnection, tenant_id: uuid.UUID, message_id: uuid.UUID, provider: str, external_id: str
+) -> tuple[bool, str | None]:
+    """(done, status): give our outbound message its provider id in one statement that commits alone,
+    when nothing else holds that id and no status waits for it; not done leaves everything untouched.
+    A concurrent echo committing the same id makes it raise asyncpg.UniqueViolationError."""
+    row = (
+        await db.driver_fetch(connection, _CLAIM_EXTERNAL_ID, tenant_id, message_id, provider, external_id)
+    )[0]
+    return bool(row["done"]), row["status"]
+
+
 _INGEST = text(
     f"SELECT * FROM conversation.ingest_inbound({', '.join(':' + p for p in _INGEST_PARAMS)})"
 ).bindparams(

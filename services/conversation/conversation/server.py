@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import asyncpg
 import grpc
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -83,6 +85,7 @@ class ConversationServicer(LiveRpcs, pb_grpc.ConversationServiceServicer):
         outbox: ReplyWorker,
     ) -> None:
         self.sessions = sessions
+        self.engine: AsyncEngine = sessions.kw["bind"]
         self._autocommit = events.autocommit(sessions)
         self.debounce = debounce
         self.max_wait_factor = max_wait_factor
@@ -186,18 +189,18 @@ class ConversationServicer(LiveRpcs, pb_grpc.ConversationServiceServicer):
     async def RecordOutboundSent(
         self, request: pb.RecordOutboundSentRequest, context: grpc.aio.ServicerContext
     ) -> pb.RecordOutboundSentResponse:
+        args = (request.tenant_id, request.message_id, request.provider, request.provider_message_id)
         # The echo webhook can commit the same provider id between our check and our update: the
         # unique index refuses ours, and the retry then sees (and folds in) the echo.
+        with contextlib.suppress(asyncpg.UniqueViolationError):
+            async with self.engine.connect() as connection:
+                status = await service.try_record_outbound_sent(connection, *args)
+            if status is not None:
+                return pb.RecordOutboundSentResponse(status=status)
         for attempt in range(3):
             try:
                 async with self.sessions.begin() as session:
-                    status = await service.record_outbound_sent(
-                        session,
-                        request.tenant_id,
-                        request.message_id,
-                        request.provider,
-                        request.provider_message_id,
-                    )
+                    status = await service.record_outbound_sent(session, *args)
                 return pb.RecordOutboundSentResponse(status=status)
             except IntegrityError:
                 if attempt == 2:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry import propagate
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from conversation import authz, errors
 from conversation import events as live
@@ -39,6 +39,7 @@ from conversation.repository import (
     LeadRepository,
     MessageRepository,
     StatusEventRepository,
+    claim_external_id,
 )
 from conversation.repository_jobs import OutboxRepository, OwnershipRepository, ReplyJobRepository
 from kit.errors import parse_id
@@ -277,6 +278,28 @@ async def _human_from_phone(
     )
 
 
+def _sent_args(
+    tenant_id: str, message_id: str, provider: str, provider_message_id: str
+) -> tuple[uuid.UUID, uuid.UUID, str, str]:
+    authz.require_internal()
+    return (
+        parse_id(tenant_id, "tenant_id"),
+        parse_id(message_id, "message_id"),
+        _required(provider, "provider"),
+        _required(provider_message_id, "provider_message_id"),
+    )
+
+
+async def try_record_outbound_sent(
+    connection: AsyncConnection, tenant_id: str, message_id: str, provider: str, provider_message_id: str
+) -> str | None:
+    """record_outbound_sent's common case in one statement (no echo holds the id, no status came
+    first): the message's status, or None when it is not that case and nothing was written."""
+    tenant, mid, provider, external_id = _sent_args(tenant_id, message_id, provider, provider_message_id)
+    done, status = await claim_external_id(connection, tenant, mid, provider, external_id)
+    return (status or "") if done else None
+
+
 async def record_outbound_sent(
     session: AsyncSession, tenant_id: str, message_id: str, provider: str, provider_message_id: str
 ) -> str:
@@ -285,12 +308,7 @@ async def record_outbound_sent(
     If the provider's echo of it was stored before we knew the id (the webhook won the race), that
     echo is the same message: it is removed, with its takeover event, and ours takes the id.
     """
-    authz.require_internal()
-    tenant, mid = parse_id(tenant_id, "tenant_id"), parse_id(message_id, "message_id")
-    provider, external_id = (
-        _required(provider, "provider"),
-        _required(provider_message_id, "provider_message_id"),
-    )
+    tenant, mid, provider, external_id = _sent_args(tenant_id, message_id, provider, provider_message_id)
     messages = MessageRepository(session)
     ours = await messages.get(tenant, mid, lock=True)
     if ours is None or ours.direction == "inbound":

@@ -176,6 +176,26 @@ class TestEchoes:
         lead = await stub.GetLead(pb.GetLeadRequest(tenant_id=t, lead_id=lead_id))
         assert lead.lead.message_count == 1  # the inbound one; ours is counted by whoever stores it
 
+    async def test_send_result_racing_its_echo_keeps_one_message(self, stub, sql, h):
+        """Whichever commits first, the echo and our message end as one: ours, with the id."""
+        t = h.new_id()
+        for i in range(12):
+            _, ours = await outbound(sql, stub, h, t)
+            sent = stub.RecordOutboundSent(
+                pb.RecordOutboundSentRequest(
+                    tenant_id=t, message_id=ours, provider="zapi", provider_message_id=f"race-{i}"
+                )
+            )
+            echo = stub.IngestInbound(h.message(t, external_id=f"race-{i}", from_me=True, text="Olá!"))
+            await asyncio.gather(*((sent, echo) if i % 2 else (echo, sent)))
+            rows = await sql.fetch(
+                "SELECT id FROM conversation.messages WHERE tenant_id = $1 AND external_id = $2",
+                uuid.UUID(t),
+                f"race-{i}",
+            )
+            assert [str(r["id"]) for r in rows] == [ours]
+        assert await count(sql, "conversation_events", t) == 0
+
     async def test_provider_id_of_an_inbound_message_cannot_be_taken(self, stub, h, sql):
         t = h.new_id()
         _, ours = await outbound(sql, stub, h, t)
