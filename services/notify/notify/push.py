@@ -28,6 +28,13 @@ log = logging.getLogger(__name__)
 ALERT_NAMESPACE = uuid.UUID("6f1d7c1e-5b0a-4d35-9a53-0c6f3d3f8a11")
 
 
+def http_client(settings: Settings) -> httpx.AsyncClient:
+    """Web push's client: off the hot path, so it stays on httpx (the provider sends use aiohttp)."""
+    timeout = httpx.Timeout(settings.http_total_timeout, connect=settings.http_connect_timeout)
+    limits = httpx.Limits(max_connections=settings.sender_concurrency * 2, max_keepalive_connections=50)
+    return httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False)
+
+
 class Pusher:
     def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
         self.public_key = settings.vapid_public_key

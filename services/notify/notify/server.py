@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
+import aiohttp
 import grpc
 import httpx
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -21,7 +22,7 @@ from notify.clients import Conversation, Credentials
 from notify.config import Settings
 from notify.models import Delivery
 from notify.pacing import LocalPacer, Pacer, RedisPacer
-from notify.sender import Sender, http_client, limits
+from notify.sender import Sender, http_session, limits
 from vellarys.notify.v1 import notify_pb2 as pb
 from vellarys.notify.v1 import notify_pb2_grpc as pb_grpc
 
@@ -227,9 +228,11 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
 
 @dataclass
 class Components:
-    """What the serving process owns besides the gRPC server: the worker and its clients."""
+    """What the serving process owns besides the gRPC server: the worker and its clients (providers'
+    send APIs on aiohttp, the hot path; web push on httpx)."""
 
-    http: httpx.AsyncClient
+    sends: aiohttp.ClientSession
+    pushes: httpx.AsyncClient
     channels: list[grpc.aio.Channel]
     sender: Sender
     pusher: push.Pusher
@@ -237,7 +240,8 @@ class Components:
 
     async def close(self) -> None:
         await self.sender.stop()
-        await self.http.aclose()
+        await self.sends.close()
+        await self.pushes.aclose()
         for channel in self.channels:
             await channel.close()
         if self.redis is not None:
@@ -254,18 +258,20 @@ def _pacer(settings: Settings) -> tuple[Pacer, Any]:
 
 
 def components(settings: Settings, engine: AsyncEngine) -> Components:
+    """Called in the running loop: the aiohttp session binds to it."""
     deadline = settings.grpc_deadline_seconds
     tenant = rpc.make_channel(settings.tenant_addr, deadline=deadline)
     conversation = rpc.make_channel(settings.conversation_addr, deadline=deadline)
-    http = http_client(settings)
+    sends, pushes = http_session(settings), push.http_client(settings)
     pacer, redis_client = _pacer(settings)
     log.info("pacing mode: %s", pacer.mode)
     sender = Sender(
         settings, db.session_factory(engine),
-        Credentials(tenant, settings.credentials_cache_seconds, deadline), http, pacer,
+        Credentials(tenant, settings.credentials_cache_seconds, deadline), sends, pacer,
         Conversation(conversation, deadline),
     )  # fmt: skip
-    return Components(http, [tenant, conversation], sender, push.Pusher(settings, http), redis_client)
+    pusher = push.Pusher(settings, pushes)
+    return Components(sends, pushes, [tenant, conversation], sender, pusher, redis_client)
 
 
 def build(

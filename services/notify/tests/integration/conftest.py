@@ -108,12 +108,12 @@ def notify_stack(migrated, database_url, tenancy, fake) -> Callable[..., Any]:
     @asynccontextmanager
     async def stack(*, run_worker: bool = False, **values: Any) -> AsyncIterator[Stack]:
         url = migrated("notify", notify.__file__)
-        options = {**QUICK, **values}
-        settings = settings_for_tests(
-            Settings, database_url, tenant_addr=tenancy.addr, zapi_base_url=fake.zapi_base_url,
-            dialog360_base_url=fake.dialog360_base_url, gupshup_base_url=fake.gupshup_base_url,
-            meta_graph_base_url=fake.meta_base_url, **options,
-        )  # fmt: skip
+        urls = {
+            "zapi_base_url": fake.zapi_base_url, "dialog360_base_url": fake.dialog360_base_url,
+            "gupshup_base_url": fake.gupshup_base_url, "meta_graph_base_url": fake.meta_base_url,
+        }  # fmt: skip
+        options = {**urls, **QUICK, **values}  # a test may point a provider elsewhere
+        settings = settings_for_tests(Settings, database_url, tenant_addr=tenancy.addr, **options)
         engine = db.create_engine(url, pool_size=8, max_overflow=8, application_name="test-notify")
         parts = [components(settings, engine)]
         server = build(settings, engine, port=0, sender=parts[0].sender, pusher=parts[0].pusher)
