@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from conversation import authz
-from conversation.repository_assign import EVENTS_CHANNEL, LiveEventRepository
+from conversation.repository_assign import EVENTS_CHANNEL, notify_live
 from kit import db
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ RECONNECT_SECONDS = 1.0
 
 PENDING = "vellarys_live_events"
 BATCH = 500
+COALESCE_SECONDS = 0.02
 _publishers: dict[Any, LivePublisher] = {}
 
 
@@ -73,13 +74,14 @@ class LivePublisher:
     async def _run(self) -> None:
         while True:
             batch = [await self.queue.get()]
+            # A moment for the events of concurrent commits to join: one statement for many.
+            await asyncio.sleep(COALESCE_SECONDS)
             while not self.queue.empty() and len(batch) < BATCH:
                 batch.append(self.queue.get_nowait())
             try:
                 # Plumbing, not an operation: a span per batch would be noise in the traces.
                 with suppress_instrumentation():
-                    async with AsyncSession(self.engine) as session, session.begin():
-                        await LiveEventRepository(session).notify(batch)
+                    await notify_live(self.engine, batch)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # best effort: a dashboard refreshes on reconnect

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Row, func, select, text, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from conversation.models import AssignmentCursor, Conversation, Lead, Message
+from kit import db
 
 EVENTS_CHANNEL = "vellarys_events"
 
@@ -112,26 +113,20 @@ class AssignmentRepository:
         return "\n".join(reversed(list((await self.session.execute(query)).scalars())))
 
 
-class LiveEventRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+# One NOTIFY per event. Each lead's seller is read at send time, from committed state, so the
+# stream's role filtering sees who the lead belongs to.
+_NOTIFY = (
+    "SELECT pg_notify($1, json_build_object('type', e.kind, 'tenant_id', e.tenant,"
+    " 'lead_id', e.lead, 'assigned_user_id', coalesce(l.assigned_user_id::text, ''),"
+    " 'at', now())::text)"
+    " FROM unnest($2::text[], $3::uuid[], $4::uuid[]) AS e(kind, tenant, lead)"
+    " LEFT JOIN conversation.leads l ON l.tenant_id = e.tenant AND l.id = e.lead"
+)
 
-    async def notify(self, events: list[tuple[str, str, str]]) -> None:
-        """One NOTIFY per event, all in this one transaction. Each lead's seller is read now, from
-        committed state, so the stream's role filtering sees who the lead belongs to."""
-        await self.session.execute(
-            text(
-                "SELECT pg_notify(:channel, json_build_object('type', e.kind, 'tenant_id', e.tenant,"
-                " 'lead_id', e.lead, 'assigned_user_id', coalesce(l.assigned_user_id::text, ''),"
-                " 'at', now())::text)"
-                " FROM unnest(CAST(:kinds AS text[]), CAST(:tenants AS uuid[]), CAST(:leads AS uuid[]))"
-                " AS e(kind, tenant, lead)"
-                " LEFT JOIN conversation.leads l ON l.tenant_id = e.tenant AND l.id = e.lead"
-            ),
-            {
-                "channel": EVENTS_CHANNEL,
-                "kinds": [kind for kind, _, _ in events],
-                "tenants": [uuid.UUID(tenant) for _, tenant, _ in events],
-                "leads": [uuid.UUID(lead) for _, _, lead in events],
-            },
-        )
+
+async def notify_live(engine: AsyncEngine, events: list[tuple[str, str, str]]) -> None:
+    """Send (kind, tenant id, lead id) events in one statement that commits alone."""
+    kinds = [kind for kind, _, _ in events]
+    tenants = [uuid.UUID(tenant) for _, tenant, _ in events]
+    leads = [uuid.UUID(lead) for _, _, lead in events]
+    await db.fetch(engine, _NOTIFY, EVENTS_CHANNEL, kinds, tenants, leads)
