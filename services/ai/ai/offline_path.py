@@ -3,9 +3,11 @@
 The rules in ai.offline stay pure; this adds what only the tenant service knows: the place names of
 the catalog (so "agua verde" is the catalog's "Água Verde", and no place is invented), the greeting
 and handoff rules of the AI settings, and matching listings — only catalog items, never made up.
-Tenant data is cached per tenant for ten seconds, and refreshed in the background once older (the
-reply uses the previous copy meanwhile), so a settings change applies within seconds and a busy tenant
-costs its lookups once per refresh, not per message. Catalog searches are cached for half a minute.
+Tenant data is cached per tenant for five to ten seconds (a random part, so copies filled together do
+not all fall due together), and refreshed in the background once older (the reply uses the previous
+copy meanwhile), so a settings change applies within seconds and a busy tenant costs its lookups once
+per refresh, not per message. The settings and the catalog's places are read side by side. Catalog
+searches are cached for fifteen to thirty seconds.
 When the tenant service is down the lead still gets an answer (built-in defaults, no suggestions).
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from dataclasses import dataclass, replace
 
@@ -32,6 +35,9 @@ from ai.tenant_port import (
 log = logging.getLogger(__name__)
 # Tenant data this old is refreshed in the background; a settings change applies within about this.
 CACHE_SECONDS = 10.0
+# Each copy stays fresh for a random part of that, between (1 - JITTER) and 1 times it: copies filled
+# together (a restart, a burst over many tenants) then go stale apart, not in one burst of lookups.
+JITTER = 0.5
 # A copy older than this is not used: the reply waits for the tenant service (or its defaults).
 STALE_MAX_SECONDS = 60.0
 # After a failed lookup: retry soon, but not on every message of a busy tenant.
@@ -44,6 +50,10 @@ SUGGESTIONS = 3
 DEFAULT_RULES = HandoffRules(score_threshold=70, keywords=(), on_human_request=True)
 SEARCH_FIELDS = frozenset({"purpose", "property_type", "region", "bedrooms", "budget"})
 TITLE_CHARS = 70
+
+
+def _jittered(seconds: float) -> float:
+    return seconds * (1 - JITTER * random.random())
 
 
 @dataclass(frozen=True)
@@ -125,7 +135,10 @@ class OfflineResponder:
             return []
         if len(self._searches) >= SEARCH_CACHE_MAX:
             self._searches = {k: v for k, v in self._searches.items() if v[0] > now}
-        self._searches[(tenant_id, filters)] = (now + min(SEARCH_CACHE_SECONDS, self.cache_seconds), found)
+        self._searches[(tenant_id, filters)] = (
+            now + _jittered(min(SEARCH_CACHE_SECONDS, self.cache_seconds)),
+            found,
+        )
         return found
 
     async def tenant_data(self, tenant_id: str) -> TenantData:
@@ -164,20 +177,24 @@ class OfflineResponder:
             until = now + FAILURE_CACHE_SECONDS
             self._cache[tenant_id] = (until, until, data)
         else:
-            self._cache[tenant_id] = (now + self.cache_seconds, now + STALE_MAX_SECONDS, data)
+            self._cache[tenant_id] = (now + _jittered(self.cache_seconds), now + STALE_MAX_SECONDS, data)
         return data
 
     async def _load(self, tenant_id: str) -> tuple[TenantData, bool]:
         """The tenant's data, and whether a lookup failed (built-in defaults stand in for it)."""
+        settings, places = await asyncio.gather(
+            self.tenants.ai_settings(tenant_id),
+            self.tenants.catalog_places(tenant_id),
+            return_exceptions=True,
+        )
+        for outcome in (settings, places):
+            if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                raise outcome  # cancellation and the like are not a failed lookup
         failed = False
-        try:
-            settings = await self.tenants.ai_settings(tenant_id)
-        except Exception as problem:
-            log.warning("tenant AI settings unavailable for the built-in responder: %s", problem)
+        if isinstance(settings, BaseException):
+            log.warning("tenant AI settings unavailable for the built-in responder: %s", settings)
             settings, failed = TenantAiSettings(handoff=DEFAULT_RULES), True
-        try:
-            places = await self.tenants.catalog_places(tenant_id)
-        except Exception as problem:
-            log.warning("catalog places unavailable for the built-in responder: %s", problem)
+        if isinstance(places, BaseException):
+            log.warning("catalog places unavailable for the built-in responder: %s", places)
             places, failed = CatalogPlaces(), True
         return TenantData(settings, places), failed

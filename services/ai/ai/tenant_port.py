@@ -6,6 +6,7 @@ that tenant), so the tenant service itself refuses anything outside it — the m
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -174,9 +175,12 @@ class GrpcTenantPort:
         self._niches_at = 0.0
 
     async def ai_settings(self, tenant_id: str) -> TenantAiSettings:
-        with acting_for(tenant_id):
-            reply = await self.stub.GetAiSettings(tpb.GetAiSettingsRequest(tenant_id=tenant_id))
-        template = await self._niche_template(tenant_id)
+        async def current() -> tpb.GetAiSettingsResponse:
+            with acting_for(tenant_id):
+                return await self.stub.GetAiSettings(tpb.GetAiSettingsRequest(tenant_id=tenant_id))
+
+        # Two independent reads: side by side, so a cold cache waits for one round trip, not two.
+        reply, template = await asyncio.gather(current(), self._niche_template(tenant_id))
         return decode_settings(reply.current.settings, template, reply.current.version)
 
     async def _niche_template(self, tenant_id: str) -> str:

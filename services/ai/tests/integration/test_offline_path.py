@@ -17,7 +17,7 @@ import ai
 import tenant
 from ai.config import Settings
 from ai.offline import Turn
-from ai.offline_path import OfflineResponder
+from ai.offline_path import JITTER, OfflineResponder
 from ai.reply import ReplyInput
 from ai.server import build
 from ai.tenant_port import GrpcTenantPort
@@ -261,3 +261,27 @@ class TestTenantDataCache:
         while "Aqui é o Leo" not in (await responder.respond(lead_says(tid, "oi"))).text:
             assert asyncio.get_running_loop().time() < deadline, "the new greeting never applied"
             await asyncio.sleep(0.1)
+
+    async def test_copies_filled_together_go_stale_apart_within_the_cache_time(self, tenant_stub):
+        """A restart or a burst over many tenants must not make every refresh fall due at once."""
+        tids = [await create_tenant(tenant_stub, f"Imobiliária Lote {i}", []) for i in range(12)]
+        loop = asyncio.get_running_loop()
+        asked: dict[str, list[float]] = {t: [] for t in tids}
+
+        class Timing(Counting):
+            async def ai_settings(self, tenant_id: str) -> Any:
+                asked[tenant_id].append(loop.time())
+                return await super().ai_settings(tenant_id)
+
+        cache_seconds = 1.0
+        responder = OfflineResponder(Timing(GrpcTenantPort(tenant_stub)), cache_seconds=cache_seconds)
+        await asyncio.gather(*(responder.tenant_data(t) for t in tids))
+        filled = loop.time()
+        while any(len(times) < 2 for times in asked.values()):
+            assert loop.time() - filled < cache_seconds + 1, "a copy outlived its cache time"
+            for t in tids:
+                await responder.tenant_data(t)
+            await asyncio.sleep(0.02)
+        ages = sorted(times[1] - filled for times in asked.values())
+        assert cache_seconds * (1 - JITTER) - 0.05 <= ages[0] and ages[-1] <= cache_seconds + 0.1
+        assert ages[-1] - ages[0] >= 0.1 * cache_seconds, f"refreshes were not spread: {ages}"
