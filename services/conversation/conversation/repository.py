@@ -83,6 +83,23 @@ _CLAIM_EXTERNAL_ID = (
 )
 
 
+# The same for many messages at once: one row per item, in the items' order.
+_CLAIM_EXTERNAL_IDS = (
+    "WITH items AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[])"
+    "  WITH ORDINALITY AS i(tenant_id, id, provider, external_id, n)),"
+    " claimed AS (UPDATE conversation.messages m SET provider = i.provider, external_id = i.external_id"
+    "  FROM items i WHERE m.tenant_id = i.tenant_id AND m.id = i.id AND m.direction <> 'inbound'"
+    "  AND NOT EXISTS (SELECT 1 FROM conversation.messages o WHERE o.tenant_id = i.tenant_id"
+    "   AND o.provider = i.provider AND o.external_id = i.external_id AND o.id <> i.id)"
+    "  AND NOT EXISTS (SELECT 1 FROM conversation.message_status_events s"
+    "   WHERE s.tenant_id = i.tenant_id AND s.provider = i.provider"
+    "   AND s.provider_message_id = i.external_id AND s.message_id IS NULL)"
+    "  RETURNING m.tenant_id, m.id, m.status)"
+    " SELECT c.id IS NOT NULL AS done, c.status FROM items i"
+    " LEFT JOIN claimed c ON c.tenant_id = i.tenant_id AND c.id = i.id ORDER BY i.n"
+)
+
+
 async def claim_external_id(
     connection: AsyncConnection, tenant_id: uuid.UUID, message_id: uuid.UUID, provider: str, external_id: str
 ) -> tuple[bool, str | None]:
@@ -93,6 +110,16 @@ async def claim_external_id(
         await db.driver_fetch(connection, _CLAIM_EXTERNAL_ID, tenant_id, message_id, provider, external_id)
     )[0]
     return bool(row["done"]), row["status"]
+
+
+async def claim_external_ids(
+    connection: AsyncConnection, items: list[tuple[uuid.UUID, uuid.UUID, str, str]]
+) -> list[tuple[bool, str | None]]:
+    """claim_external_id of each (tenant id, message id, provider, external id), in one statement
+    (all or nothing: a unique violation fails them all); each message at most once per call."""
+    columns = [list(column) for column in zip(*items, strict=True)] if items else [[], [], [], []]
+    rows = await db.driver_fetch(connection, _CLAIM_EXTERNAL_IDS, *columns)
+    return [(bool(row["done"]), row["status"]) for row in rows]
 
 
 _INGEST = text(

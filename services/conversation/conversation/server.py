@@ -35,7 +35,7 @@ from conversation.rpc_live import LiveRpcs
 from conversation.worker import ReplyWorker, WorkerConfig
 from kit import db, rpc
 from kit.dbadmin import asyncpg_dsn
-from kit.errors import DomainError
+from kit.errors import DomainError, InvalidArgument
 from vellarys.ai.v1 import ai_pb2_grpc as apb_grpc
 from vellarys.conversation.v1 import conversation_pb2 as pb
 from vellarys.conversation.v1 import conversation_pb2_grpc as pb_grpc
@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 # Deadlock and serialization failure: Postgres rolled the batch back; running it again is safe.
 RETRYABLE = frozenset({"40P01", "40001"})
 BATCH_ATTEMPTS = 3
+# Items of one RecordOutboundSentBatch call (notify sends at most 100).
+MAX_SENT_BATCH = 500
 
 
 def _carrier(item: pb.IngestInboundRequest) -> dict[str, str] | None:
@@ -56,6 +58,10 @@ def _carrier(item: pb.IngestInboundRequest) -> dict[str, str] | None:
 
 def _item_error(code: grpc.StatusCode, message: str) -> pb.IngestBatchResult:
     return pb.IngestBatchResult(error=pb.IngestItemError(code=code.value[0], message=message))
+
+
+def _sent_error(code: grpc.StatusCode, message: str) -> pb.RecordOutboundSentResult:
+    return pb.RecordOutboundSentResult(error=pb.IngestItemError(code=code.value[0], message=message))
 
 
 def _encode_ingested(r: Ingested) -> pb.IngestInboundResponse:
@@ -191,21 +197,64 @@ class ConversationServicer(LiveRpcs, pb_grpc.ConversationServiceServicer):
     ) -> pb.RecordOutboundSentResponse:
         args = (request.tenant_id, request.message_id, request.provider, request.provider_message_id)
         # The echo webhook can commit the same provider id between our check and our update: the
-        # unique index refuses ours, and the retry then sees (and folds in) the echo.
+        # unique index refuses ours, and the general path then sees (and folds in) the echo.
         with contextlib.suppress(asyncpg.UniqueViolationError):
             async with self.engine.connect() as connection:
                 status = await service.try_record_outbound_sent(connection, *args)
             if status is not None:
                 return pb.RecordOutboundSentResponse(status=status)
+        return pb.RecordOutboundSentResponse(status=await self._record_sent(args))
+
+    async def _record_sent(self, args: tuple[str, str, str, str]) -> str:
+        """RecordOutboundSent's general path: the echo folded in, early statuses attached."""
         for attempt in range(3):
             try:
                 async with self.sessions.begin() as session:
-                    status = await service.record_outbound_sent(session, *args)
-                return pb.RecordOutboundSentResponse(status=status)
+                    return await service.record_outbound_sent(session, *args)
             except IntegrityError:
                 if attempt == 2:
                     raise Conflict("provider_message_id is being recorded concurrently, retry") from None
         raise AssertionError("unreachable")
+
+    async def RecordOutboundSentBatch(
+        self, request: pb.RecordOutboundSentBatchRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecordOutboundSentBatchResponse:
+        """Each item answered as RecordOutboundSent would answer it; the common ones (no echo, no
+        early status) in one statement, the rest one by one."""
+        authz.require_internal()
+        if len(request.items) > MAX_SENT_BATCH:
+            raise InvalidArgument(f"at most {MAX_SENT_BATCH} items per call, got {len(request.items)}")
+        items = [(r.tenant_id, r.message_id, r.provider, r.provider_message_id) for r in request.items]
+        results: list[pb.RecordOutboundSentResult | None] = [None] * len(items)
+        checked: dict[tuple[str, str], tuple[int, tuple[uuid.UUID, uuid.UUID, str, str]]] = {}
+        for i, args in enumerate(items):
+            try:
+                parsed = service.sent_args(*args)
+            except DomainError as error:
+                results[i] = _sent_error(error.code, error.message)
+                continue
+            checked.setdefault((args[0], args[1]), (i, parsed))  # a repeated message: alone, below
+        together = list(checked.values())
+        with contextlib.suppress(asyncpg.UniqueViolationError):
+            async with self.engine.connect() as connection:
+                statuses = await service.try_record_outbound_sent_many(connection, [p for _, p in together])
+            for (i, _), status in zip(together, statuses, strict=True):
+                if status is not None:
+                    results[i] = pb.RecordOutboundSentResult(ok=pb.RecordOutboundSentResponse(status=status))
+        for i, args in enumerate(items):
+            if results[i] is None:
+                results[i] = await self._record_sent_alone(args)
+        return pb.RecordOutboundSentBatchResponse(results=[r for r in results if r is not None])
+
+    async def _record_sent_alone(self, args: tuple[str, str, str, str]) -> pb.RecordOutboundSentResult:
+        try:
+            status = await self._record_sent(args)
+        except DomainError as error:
+            return _sent_error(error.code, error.message)
+        except Exception as error:  # the store failed: this item is worth retrying
+            log.warning("recording one sent message failed: %s", type(error).__name__)
+            return _sent_error(grpc.StatusCode.UNAVAILABLE, "storage failed: retry later")
+        return pb.RecordOutboundSentResult(ok=pb.RecordOutboundSentResponse(status=status))
 
     async def RecordStatus(
         self, request: pb.RecordStatusRequest, context: grpc.aio.ServicerContext

@@ -40,6 +40,7 @@ from conversation.repository import (
     MessageRepository,
     StatusEventRepository,
     claim_external_id,
+    claim_external_ids,
 )
 from conversation.repository_jobs import OutboxRepository, OwnershipRepository, ReplyJobRepository
 from kit.errors import parse_id
@@ -278,9 +279,10 @@ async def _human_from_phone(
     )
 
 
-def _sent_args(
+def sent_args(
     tenant_id: str, message_id: str, provider: str, provider_message_id: str
 ) -> tuple[uuid.UUID, uuid.UUID, str, str]:
+    """RecordOutboundSent's arguments, checked (raises DomainError): tenant, message, provider, id."""
     authz.require_internal()
     return (
         parse_id(tenant_id, "tenant_id"),
@@ -295,9 +297,19 @@ async def try_record_outbound_sent(
 ) -> str | None:
     """record_outbound_sent's common case in one statement (no echo holds the id, no status came
     first): the message's status, or None when it is not that case and nothing was written."""
-    tenant, mid, provider, external_id = _sent_args(tenant_id, message_id, provider, provider_message_id)
+    tenant, mid, provider, external_id = sent_args(tenant_id, message_id, provider, provider_message_id)
     done, status = await claim_external_id(connection, tenant, mid, provider, external_id)
     return (status or "") if done else None
+
+
+async def try_record_outbound_sent_many(
+    connection: AsyncConnection, items: list[tuple[uuid.UUID, uuid.UUID, str, str]]
+) -> list[str | None]:
+    """try_record_outbound_sent of many checked items (see sent_args) in one statement: each one's
+    status, or None where the general path must run. Raises asyncpg.UniqueViolationError (nothing
+    written) when an echo committed one of the ids meanwhile, or two items carry the same id."""
+    authz.require_internal()
+    return [(status or "") if done else None for done, status in await claim_external_ids(connection, items)]
 
 
 async def record_outbound_sent(
@@ -308,7 +320,7 @@ async def record_outbound_sent(
     If the provider's echo of it was stored before we knew the id (the webhook won the race), that
     echo is the same message: it is removed, with its takeover event, and ours takes the id.
     """
-    tenant, mid, provider, external_id = _sent_args(tenant_id, message_id, provider, provider_message_id)
+    tenant, mid, provider, external_id = sent_args(tenant_id, message_id, provider, provider_message_id)
     messages = MessageRepository(session)
     ours = await messages.get(tenant, mid, lock=True)
     if ours is None or ours.direction == "inbound":

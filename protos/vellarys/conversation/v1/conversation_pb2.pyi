@@ -292,6 +292,26 @@ class RecordOutboundSentResponse(_message.Message):
     status: str
     def __init__(self, status: _Optional[str] = ...) -> None: ...
 
+class RecordOutboundSentBatchRequest(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[RecordOutboundSentRequest]
+    def __init__(self, items: _Optional[_Iterable[_Union[RecordOutboundSentRequest, _Mapping]]] = ...) -> None: ...
+
+class RecordOutboundSentResult(_message.Message):
+    __slots__ = ("ok", "error")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    ok: RecordOutboundSentResponse
+    error: IngestItemError
+    def __init__(self, ok: _Optional[_Union[RecordOutboundSentResponse, _Mapping]] = ..., error: _Optional[_Union[IngestItemError, _Mapping]] = ...) -> None: ...
+
+class RecordOutboundSentBatchResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[RecordOutboundSentResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[RecordOutboundSentResult, _Mapping]]] = ...) -> None: ...
+
 class RecordStatusRequest(_message.Message):
     __slots__ = ("tenant_id", "provider", "provider_message_id", "status", "error_code", "error_title", "at")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]

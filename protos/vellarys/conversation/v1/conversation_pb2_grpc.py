@@ -55,6 +55,11 @@ class ConversationServiceStub:
                 request_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordOutboundSentRequest.SerializeToString,
                 response_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordOutboundSentResponse.FromString,
                 _registered_method=True)
+        self.RecordOutboundSentBatch = channel.unary_unary(
+                '/vellarys.conversation.v1.ConversationService/RecordOutboundSentBatch',
+                request_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordOutboundSentBatchRequest.SerializeToString,
+                response_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordOutboundSentBatchResponse.FromString,
+                _registered_method=True)
         self.RecordStatus = channel.unary_unary(
                 '/vellarys.conversation.v1.ConversationService/RecordStatus',
                 request_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordStatusRequest.SerializeToString,
@@ -140,6 +145,14 @@ class ConversationServiceServicer:
     def RecordOutboundSent(self, request, context):
         """Sets the provider message id of an outbound message we stored, so the provider's echo of it is
         recognised (same tenant, provider, id) instead of being stored a second time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordOutboundSentBatch(self, request, context):
+        """Many RecordOutboundSent at once (notify reports its sends in batches): each item is answered on
+        its own, in the request's order; the common ones share one statement.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -250,6 +263,11 @@ def add_ConversationServiceServicer_to_server(servicer, server):
                     servicer.RecordOutboundSent,
                     request_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordOutboundSentRequest.FromString,
                     response_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordOutboundSentResponse.SerializeToString,
+            ),
+            'RecordOutboundSentBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordOutboundSentBatch,
+                    request_deserializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordOutboundSentBatchRequest.FromString,
+                    response_serializer=vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordOutboundSentBatchResponse.SerializeToString,
             ),
             'RecordStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordStatus,
@@ -416,6 +434,33 @@ class ConversationService:
             '/vellarys.conversation.v1.ConversationService/RecordOutboundSent',
             vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordOutboundSentRequest.SerializeToString,
             vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordOutboundSentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordOutboundSentBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.conversation.v1.ConversationService/RecordOutboundSentBatch',
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordOutboundSentBatchRequest.SerializeToString,
+            vellarys_dot_conversation_dot_v1_dot_conversation__pb2.RecordOutboundSentBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -314,3 +314,93 @@ class TestStatuses:
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await stub.RecordStatus(status(h.new_id(), "x", pb.DELIVERY_STATUS_UNSPECIFIED))
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "status" in err.value.details()
+
+
+def sent(t: str, message_id: str, provider_id: str) -> pb.RecordOutboundSentRequest:
+    return pb.RecordOutboundSentRequest(
+        tenant_id=t, message_id=message_id, provider="zapi", provider_message_id=provider_id
+    )
+
+
+class TestSentBatch:
+    """RecordOutboundSentBatch answers each item as RecordOutboundSent would have."""
+
+    async def test_each_item_gets_its_own_answer_in_order(self, stub, sql, h):
+        t = h.new_id()
+        _, plain = await outbound(sql, stub, h, t)
+        _, echoed = await outbound(sql, stub, h, t)
+        echo = await stub.IngestInbound(h.message(t, external_id="b-echo", from_me=True, text="Olá!"))
+        assert echo.created
+        _, early = await outbound(sql, stub, h, t)
+        await stub.RecordStatus(status(t, "b-early", pb.DELIVERY_STATUS_READ))
+        inbound = await stub.IngestInbound(h.message(t, external_id="b-inbound"))
+        _, clashing = await outbound(sql, stub, h, t)
+        items = [
+            sent(t, plain, "b-plain"),
+            sent(t, echoed, "b-echo"),
+            sent(t, early, "b-early"),
+            sent(t, h.new_id(), "b-unknown"),
+            sent(t, "not-an-id", "b-bad"),
+            sent(t, clashing, "b-inbound"),
+            sent(t, plain, "b-plain"),  # the same report again: idempotent
+            sent(h.new_id(), plain, "b-other-tenant"),  # another tenant cannot touch it
+        ]
+        reply = await stub.RecordOutboundSentBatch(pb.RecordOutboundSentBatchRequest(items=items))
+        outcomes = [
+            r.ok.status if r.HasField("ok") else grpc.StatusCode(_code(r.error.code)) for r in reply.results
+        ]
+        assert outcomes == [
+            "",
+            "",
+            "read",
+            grpc.StatusCode.NOT_FOUND,
+            grpc.StatusCode.INVALID_ARGUMENT,
+            grpc.StatusCode.ALREADY_EXISTS,
+            "",
+            grpc.StatusCode.NOT_FOUND,
+        ]
+        rows = await sql.fetch(
+            "SELECT id, external_id, status FROM conversation.messages WHERE tenant_id = $1", uuid.UUID(t)
+        )
+        by_id = {str(r["id"]): (r["external_id"], r["status"]) for r in rows}
+        assert by_id[plain] == ("b-plain", None)
+        assert by_id[echoed] == ("b-echo", None)  # the echo folded into ours
+        assert by_id[early] == ("b-early", "read")
+        assert by_id[clashing] == (None, None)
+        assert by_id[inbound.message_id][0] == "b-inbound"
+        assert echo.message_id not in by_id
+        assert await count(sql, "conversation_events", t) == 0
+
+    async def test_two_messages_reported_with_one_id_are_settled_one_by_one(self, stub, sql, h):
+        t = h.new_id()
+        _, first = await outbound(sql, stub, h, t)
+        _, second = await outbound(sql, stub, h, t)
+        reply = await stub.RecordOutboundSentBatch(
+            pb.RecordOutboundSentBatchRequest(items=[sent(t, first, "b-twice"), sent(t, second, "b-twice")])
+        )
+        assert reply.results[0].HasField("ok")
+        assert grpc.StatusCode(_code(reply.results[1].error.code)) == grpc.StatusCode.ALREADY_EXISTS
+        holder = await sql.fetchval(
+            "SELECT id FROM conversation.messages WHERE tenant_id = $1 AND external_id = 'b-twice'",
+            uuid.UUID(t),
+        )
+        assert str(holder) == first
+
+    async def test_limits_and_permissions(self, stub, h):
+        t = h.new_id()
+        empty = await stub.RecordOutboundSentBatch(pb.RecordOutboundSentBatchRequest())
+        assert list(empty.results) == []
+        too_many = [sent(t, h.new_id(), f"x{i}") for i in range(501)]
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.RecordOutboundSentBatch(pb.RecordOutboundSentBatchRequest(items=too_many))
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "500" in refused.value.details()
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.RecordOutboundSentBatch(
+                pb.RecordOutboundSentBatchRequest(items=[sent(t, h.new_id(), "y")]),
+                metadata=h.as_user("admin", t),
+            )
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def _code(number: int) -> tuple[int, str]:
+    return next(c.value for c in grpc.StatusCode if c.value[0] == number)
