@@ -21,11 +21,11 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from prometheus_client import Counter
 
 from gateway.batcher import IngestBatcher
-from gateway.cache import Missing, TtlCache
 from gateway.clients import Clients
 from gateway.limits import Counter as LimitCounter
 from gateway.limits import Level, TenantLimits, message_level
 from gateway.providers import canonical, signatures, wire
+from kit.cache import Missing, TtlCache
 from kit.context import CallContext
 from vellarys.conversation.v1 import conversation_pb2 as conv_pb
 from vellarys.tenant.v1 import tenant_pb2 as tenant_pb
@@ -130,7 +130,13 @@ class Ingress:
     ) -> None:
         self.clients = clients
         self.counter = counter
-        self.channels: TtlCache[tuple[str, str, str], ResolvedChannel] = TtlCache(cache_ttl, negative_ttl=2.0)
+        # Fresh for 75-100 % of CHANNEL_CACHE_SECONDS (jitter), so channels resolved together are not
+        # refreshed together. An answer is never older than 3× that (15 s by default, the bound if the
+        # tenant service is unreachable); on a channel receiving webhooks a settings change shows
+        # within CHANNEL_CACHE_SECONDS plus one lookup.
+        self.channels: TtlCache[tuple[str, str, str], ResolvedChannel] = TtlCache(
+            cache_ttl, negative_ttl=2.0, name="gateway channel cache"
+        )
         self._service = CallContext(role=SERVICE_ROLE).metadata()
         self.batcher = IngestBatcher(self._send_batch, batch_max, batch_inflight)
 

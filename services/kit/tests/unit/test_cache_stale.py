@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from gateway.cache import Missing, TtlCache
+from kit.cache import Missing, TtlCache
 
 # A cache that makes a caller wait on a hung load hangs the test: fail it instead.
 pytestmark = pytest.mark.timeout(10)
@@ -50,7 +50,8 @@ async def settle() -> None:
 
 
 def cache_on(clock: Clock, **options: float) -> TtlCache[str, str]:
-    return TtlCache(ttl=5, negative_ttl=2, clock=clock, **options)
+    # No jitter: these tests step the clock to exact ttl edges (test_cache_jitter.py covers jitter).
+    return TtlCache(ttl=5, negative_ttl=2, jitter=0, clock=clock, **options)
 
 
 async def test_fresh_entries_are_served_without_loading():
@@ -112,10 +113,10 @@ async def test_failed_refresh_serves_stale_logs_a_warning_without_secrets_and_re
     cache = cache_on(clock)
     assert await cache.get("k", load) == "app-secret-v1"
     clock.advance(6)
-    with caplog.at_level(logging.WARNING, logger="gateway.cache"):
+    with caplog.at_level(logging.WARNING, logger="kit.cache"):
         assert await cache.get("k", load) == "app-secret-v1"
         await cache.wait_for_refreshes()
-    warnings = [r for r in caplog.records if r.name == "gateway.cache" and r.levelno == logging.WARNING]
+    warnings = [r for r in caplog.records if r.name == "kit.cache" and r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "ConnectionError" in warnings[0].getMessage()
     assert "app-secret" not in caplog.text and "'k'" not in caplog.text
     # Still served, and no retry storm: the next attempt waits retry_after (min(ttl, 1 s)).
@@ -183,6 +184,6 @@ async def test_invalidate_makes_the_next_caller_wait():
 
 async def test_zero_ttl_caches_nothing():
     clock, load = Clock(), Loader("v1", "v2")
-    cache: TtlCache[str, str] = TtlCache(ttl=0, negative_ttl=0, clock=clock)
+    cache: TtlCache[str, str] = TtlCache(ttl=0, negative_ttl=0, clock=clock)  # jittered 0 is still 0
     assert await cache.get("k", load) == "v1"
     assert await cache.get("k", load) == "v2" and load.calls == 2

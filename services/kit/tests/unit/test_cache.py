@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from gateway.cache import Missing, TtlCache
+from kit.cache import Missing, TtlCache
 
 
 class TestTtlCache:

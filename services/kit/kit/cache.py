@@ -1,28 +1,34 @@
-"""A small TTL cache with single-flight loading, for lookups the gateway makes on every webhook.
+"""A small TTL cache with single-flight loading and stale-while-revalidate, for lookups made on
+every request (the gateway's channels, notify's channel credentials).
 
-An entry is fresh for `ttl` seconds. After that it is stale: it is still served at once, and the
-first request that sees it stale starts one background refresh (single-flight, per key), so a
-popular key never makes a webhook wait on an RPC. A value is never served once it is `max_stale`
-seconds old (default 3 × ttl): past that the caller waits for the load, as for a miss. A failed
-background refresh is logged at warning level (the error's type only, never the key or value) and
-the stale value keeps being served until `max_stale`, with another attempt at most every
-`retry_after` seconds (default min(ttl, 1 s)).
+A stored value is fresh for a random time in [ttl × (1 - jitter), ttl] (jitter 0.25 by default, 0
+turns it off): entries filled in the same second then go stale over a quarter of the ttl instead of
+all at once, so their refreshes do not reach the loader's service together. Jitter only shortens:
+no entry is fresh for longer than `ttl`.
 
-Freshness bound: an answer is at most `max_stale` seconds old, so a settings change (a new secret,
-a rotated token, a suspension) reaches every replica within `max_stale` plus one RPC: 15 s with the
-gateway's 5 s CHANNEL_CACHE_SECONDS. While the tenant service answers, a key in use is refreshed
-by the first request after `ttl`, so the change shows within about `ttl` plus one RPC.
+After that the entry is stale: it is still served at once, and the first request that sees it stale
+starts one background refresh (single-flight, per key), so a popular key never makes a request wait
+on a load. A value is never served once it is `max_stale` seconds old (default 3 × ttl): past that
+the caller waits for the load, as for a miss. A failed background refresh is logged at warning level
+(the error's type only, never the key or value) and the stale value keeps being served until
+`max_stale`, with another attempt at most every `retry_after` seconds (default min(ttl, 1 s)).
 
-Misses (the loader raised Missing) are remembered for `negative_ttl`, never served stale, so a flood
-of unknown ids cannot turn into a flood of RPCs and a new channel is seen within `negative_ttl`; a
-refresh that finds the key gone replaces the value with a miss. Concurrent loads of one key share
-one call to the loader.
+Freshness bound: an answer is at most `max_stale` seconds old, so a change at the source reaches the
+callers within `max_stale`. While the loader answers, a key in use is refreshed by the first request
+after at most `ttl`, so the change shows within `ttl` plus one load.
+
+Misses (the loader raised Missing) are remembered for at most `negative_ttl` (jittered the same
+way), never served stale, so a flood of unknown keys cannot turn into a flood of loads and a new key
+is seen within `negative_ttl`; a refresh that finds the key gone replaces the value with a miss.
+Concurrent loads of one key share one call to the loader. At most `max_entries` keys are kept; the
+least recently stored goes first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -54,14 +60,18 @@ class TtlCache(Generic[K, V]):
         negative_ttl: float,
         max_entries: int = 10_000,
         *,
+        jitter: float = 0.25,
         max_stale: float | None = None,
         retry_after: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         name: str = "cache",
     ) -> None:
+        if not 0 <= jitter <= 1:
+            raise ValueError(f"jitter must be within [0, 1], not {jitter}")
         self.ttl = ttl
         self.negative_ttl = negative_ttl
         self.max_entries = max_entries
+        self.jitter = jitter
         self.max_stale = max(ttl, 3 * ttl if max_stale is None else max_stale)
         self.retry_after = min(ttl, 1.0) if retry_after is None else retry_after
         self.name = name
@@ -128,10 +138,11 @@ class TtlCache(Generic[K, V]):
     ) -> V | None:
         try:
             value: V | None = await load()
-            self._store(key, value, self.ttl, self.max_stale)
+            self._store(key, value, self._jittered(self.ttl), self.max_stale)
         except Missing:
             value = None
-            self._store(key, None, self.negative_ttl, self.negative_ttl)
+            fresh = self._jittered(self.negative_ttl)
+            self._store(key, None, fresh, fresh)
         except BaseException as error:
             if isinstance(error, asyncio.CancelledError):
                 future.cancel()
@@ -144,9 +155,13 @@ class TtlCache(Generic[K, V]):
         future.set_result(value)
         return value
 
-    def _store(self, key: K, value: V | None, ttl: float, max_age: float) -> None:
+    def _jittered(self, ttl: float) -> float:
+        """A freshness in [ttl × (1 - jitter), ttl]: shorter only, never past the promised ttl."""
+        return ttl * (1.0 - self.jitter * random.random())
+
+    def _store(self, key: K, value: V | None, fresh_for: float, stale_for: float) -> None:
         now = self._clock()
-        self._entries[key] = _Entry(value, now + ttl, now + max_age)
+        self._entries[key] = _Entry(value, now + fresh_for, now + stale_for)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
