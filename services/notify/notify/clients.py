@@ -1,5 +1,5 @@
-"""The notify service's calls to other services: channel credentials (tenant) and the provider-id
-callback (conversation). Both go out with the internal "service" role."""
+"""The notify service's calls to the tenant service: channel credentials, with the internal "service"
+role. (Its reports of sent messages to the conversation service are in notify.reports.)"""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ import grpc
 from kit.cache import Missing, TtlCache
 from kit.context import CallContext
 from notify.providers import Channel
-from vellarys.conversation.v1 import conversation_pb2 as conversation_pb
-from vellarys.conversation.v1 import conversation_pb2_grpc as conversation_grpc
 from vellarys.tenant.v1 import tenant_pb2 as tenant_pb
 from vellarys.tenant.v1 import tenant_pb2_grpc as tenant_grpc
 
@@ -108,30 +106,3 @@ class Credentials:
             external_id=c.external_id, phone_number=c.phone_number, active=c.active,
             secrets=dict(reply.secrets),
         )  # fmt: skip
-
-
-class Conversation:
-    """Tells the conversation service the provider's id of a message we sent, so the provider's echo of
-    it (Z-API fromMe, Meta statuses) is recognised instead of stored as a new message."""
-
-    def __init__(self, channel: grpc.aio.Channel, deadline: float = 5.0) -> None:
-        self.stub = conversation_grpc.ConversationServiceStub(channel)
-        self.deadline = deadline
-
-    async def record_outbound_sent(
-        self, tenant_id: str, message_id: str, provider: str, provider_message_id: str
-    ) -> bool:
-        request = conversation_pb.RecordOutboundSentRequest(
-            tenant_id=tenant_id,
-            message_id=message_id,
-            provider=provider,
-            provider_message_id=provider_message_id,
-        )
-        try:
-            await self.stub.RecordOutboundSent(
-                request, metadata=service_metadata(tenant_id), timeout=self.deadline
-            )
-        except grpc.aio.AioRpcError as error:
-            log.warning("RecordOutboundSent failed for message %s: %s", message_id, error.code().name)
-            return False
-        return True

@@ -29,7 +29,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notify import metrics
-from notify.clients import ChannelNotFound, Conversation, Credentials
+from notify.clients import ChannelNotFound, Credentials
 from notify.config import Settings
 from notify.models import Delivery
 from notify.pacing import Limits, LocalPacer, Pacer
@@ -44,6 +44,7 @@ from notify.providers import (
     classify,
     digits,
 )
+from notify.reports import SentReports
 from notify.repository import DeliveryRepository
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class Sender:
         credentials: Credentials,
         http: aiohttp.ClientSession,
         pacer: Pacer | None = None,
-        conversation: Conversation | None = None,
+        conversation: SentReports | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions

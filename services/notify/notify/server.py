@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kit import db, rpc
 from notify import authz, push, service
-from notify.clients import Conversation, Credentials
+from notify.clients import Credentials
 from notify.config import Settings
 from notify.models import Delivery
 from notify.pacing import LocalPacer, Pacer, RedisPacer
+from notify.reports import SentReports
 from notify.sender import Sender, http_session, limits
 from vellarys.notify.v1 import notify_pb2 as pb
 from vellarys.notify.v1 import notify_pb2_grpc as pb_grpc
@@ -268,7 +269,7 @@ def components(settings: Settings, engine: AsyncEngine) -> Components:
     sender = Sender(
         settings, db.session_factory(engine),
         Credentials(tenant, settings.credentials_cache_seconds, deadline), sends, pacer,
-        Conversation(conversation, deadline),
+        SentReports(conversation, deadline),
     )  # fmt: skip
     pusher = push.Pusher(settings, pushes)
     return Components(sends, pushes, [tenant, conversation], sender, pusher, redis_client)
