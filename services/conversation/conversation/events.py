@@ -57,6 +57,11 @@ async def publish(session: AsyncSession, kind: str, tenant_id: uuid.UUID, lead_i
     session.sync_session.info.setdefault(PENDING, []).append((kind, str(tenant_id), str(lead_id)))
 
 
+def committed(engine: AsyncEngine, kind: str, tenant_id: uuid.UUID, lead_id: uuid.UUID) -> None:
+    """Announce an event of a statement that already committed on its own (the raw driver's steps)."""
+    attach(engine).put([(kind, str(tenant_id), str(lead_id))])
+
+
 class LivePublisher:
     """Sends the committed events of one engine's sessions, many per NOTIFY transaction."""
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, func
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from conversation import events as live
 from conversation.domain import (
@@ -37,6 +37,7 @@ from conversation.repository_jobs import (
     OwnershipRepository,
     ReplyJobRepository,
     SnapshotQueries,
+    replied_alone,
 )
 from conversation.repository_leads import LeadQueries
 
@@ -240,12 +241,18 @@ def simple(snap: Snapshot, reply: AiReply) -> bool:
 
 
 async def apply_simple(
-    session: AsyncSession, job: Claimed, snap: Snapshot, reply: AiReply
+    connection: AsyncConnection, job: Claimed, snap: Snapshot, reply: AiReply
 ) -> tuple[str, list[Outgoing]] | None:
-    """apply() of a simple() reply in one statement; None when the AI no longer owns the conversation
-    (then nothing changed: apply() in a transaction ends the job)."""
-    outgoing = await _replied(session, job, snap, reply)
-    return None if outgoing is None else (reply.outcome, outgoing)
+    """apply() of a simple() reply in one statement on the raw driver, committed alone; None when the
+    AI no longer owns the conversation (then nothing changed: apply() in a transaction ends the job)."""
+    values, body, message_id = _replied_values(job, snap, reply)
+    held, owned = await replied_alone(connection, values)
+    outgoing = _outgoing(job, snap, held, owned, body, message_id)
+    if outgoing is None:
+        return None
+    if body:
+        live.committed(connection.engine, live.MESSAGE_SENT, job.tenant_id, job.lead_id)
+    return reply.outcome, outgoing
 
 
 async def apply(
@@ -273,35 +280,48 @@ async def _replied(
 ) -> list[Outgoing] | None:
     """The reply's message, profile and job end in one statement: the messages to hand to notify, or
     None when the AI no longer owns the conversation (nothing changed)."""
+    values, body, message_id = _replied_values(job, snap, reply)
+    held, owned = await ReplyJobRepository(session).replied(values)
+    outgoing = _outgoing(job, snap, held, owned, body, message_id)
+    if outgoing:
+        await live.publish(session, live.MESSAGE_SENT, job.tenant_id, job.lead_id)
+    return outgoing
+
+
+def _replied_values(job: Claimed, snap: Snapshot, reply: AiReply) -> tuple[dict[str, Any], str, uuid.UUID]:
+    """(the reply statement's parameters, the message's text, its id)."""
     body = _clean(reply.text)
     message_id = job_message_id(job.id, "reply")
-    held, owned = await ReplyJobRepository(session).replied(
-        {
-            "job_id": job.id,
-            "token": job.token,
-            "tenant_id": job.tenant_id,
-            "conversation_id": job.conversation_id,
-            "lead_id": job.lead_id,
-            "seen": snap.conversation.version,
-            "message_id": message_id,
-            "text": body,
-            "at": snap.now,
-            "raw": {"job_id": str(job.id), "attempt": job.attempts, "outcome": reply.outcome},
-            "save_profile": bool(reply.profile or reply.score or reply.score_reasons),
-            "fields": [p.__dict__ for p in reply.profile],
-            "score": reply.score,
-            "score_reasons": reply.score_reasons,
-            "outcome": reply.outcome,
-            "covered_until": snap.latest_inbound.created_at if snap.latest_inbound else None,
-        }
-    )
+    values = {
+        "job_id": job.id,
+        "token": job.token,
+        "tenant_id": job.tenant_id,
+        "conversation_id": job.conversation_id,
+        "lead_id": job.lead_id,
+        "seen": snap.conversation.version,
+        "message_id": message_id,
+        "text": body,
+        "at": snap.now,
+        "raw": {"job_id": str(job.id), "attempt": job.attempts, "outcome": reply.outcome},
+        "save_profile": bool(reply.profile or reply.score or reply.score_reasons),
+        "fields": [p.__dict__ for p in reply.profile],
+        "score": reply.score,
+        "score_reasons": reply.score_reasons,
+        "outcome": reply.outcome,
+        "covered_until": snap.latest_inbound.created_at if snap.latest_inbound else None,
+    }
+    return values, body, message_id
+
+
+def _outgoing(
+    job: Claimed, snap: Snapshot, held: bool, owned: bool, body: str, message_id: uuid.UUID
+) -> list[Outgoing] | None:
     if not held:
         raise LeaseLost(str(job.id))
     if not owned:
         return None
     if not body:
         return []
-    await live.publish(session, live.MESSAGE_SENT, job.tenant_id, job.lead_id)
     channel = snap.conversation.channel_id
     return [Outgoing(job.tenant_id, message_id, snap.lead.phone, body, channel, snap.window_open)]
 

@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, column, func, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from conversation.domain import Debounce
 from conversation.models import Conversation, ConversationEvent, Lead, LeadProfile, Message, ReplyJob
+from kit import db
 
 PENDING = ("queued", "retry_wait")
 
@@ -133,7 +134,7 @@ _COUNT_MESSAGE = text(
 # while this claim still holds the job (`held`, its row locked) and the AI still owns the conversation
 # at the version the snapshot read (`owned`, bumped) are the message stored (with the lead's count),
 # the profile saved and the job done. Nothing changes otherwise; the caller sees which check failed.
-_REPLIED = text(
+_REPLIED_SQL = (
     "WITH held AS (SELECT id FROM conversation.reply_jobs"
     "  WHERE id = :job_id AND locked_by = :token AND status = 'running' FOR UPDATE),"
     " owned AS (UPDATE conversation.conversations SET version = version + 1"
@@ -157,9 +158,12 @@ _REPLIED = text(
     "  locked_until = NULL, outcome = :outcome, covered_until = :covered_until, last_error = NULL,"
     "  updated_at = now() WHERE id = :job_id AND EXISTS (SELECT 1 FROM owned) RETURNING id)"
     " SELECT EXISTS (SELECT 1 FROM held) AS held, EXISTS (SELECT 1 FROM owned) AS owned"
-).bindparams(
+)
+_REPLIED = text(_REPLIED_SQL).bindparams(
     bindparam("raw", type_=JSONB), bindparam("fields", type_=JSONB), bindparam("score_reasons", type_=JSONB)
 )
+# The same on the raw driver, for a simple reply that commits alone (ReplyWorker).
+_REPLIED_RAW = db.Raw(_REPLIED_SQL, jsonb=("raw", "fields", "score_reasons"))
 
 
 _HANDED = text(
@@ -167,6 +171,12 @@ _HANDED = text(
     " FROM unnest(CAST(:tenants AS uuid[]), CAST(:ids AS uuid[])) AS h(tenant_id, id)"
     " WHERE m.tenant_id = h.tenant_id AND m.id = h.id AND m.notify_pending"
 )
+
+
+async def replied_alone(connection: AsyncConnection, values: dict[str, Any]) -> tuple[bool, bool]:
+    """ReplyJobRepository.replied, as one statement on the raw driver that commits alone."""
+    row = (await db.driver_fetch(connection, _REPLIED_RAW.sql, *_REPLIED_RAW.args(values)))[0]
+    return bool(row["held"]), bool(row["owned"])
 
 
 class ReplyJobRepository:

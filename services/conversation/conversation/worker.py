@@ -281,8 +281,8 @@ class ReplyWorker:
                 outcome = await replies.ai_unavailable(session, job, self.config.policy, error.code().name)
                 return outcome, [], False
         if replies.simple(snap, reply):
-            async with self._autocommit().begin() as session:
-                done = await replies.apply_simple(session, job, snap, reply)
+            async with self.sessions.kw["bind"].connect() as connection:
+                done = await replies.apply_simple(connection, job, snap, reply)
             if done is not None:
                 return done[0], done[1], False
         async with self.sessions.begin() as session:

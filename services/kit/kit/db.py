@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import asyncpg
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -57,6 +60,35 @@ def autocommit_factory(sessions: async_sessionmaker[AsyncSession]) -> async_sess
     atomic statement, BEGIN and COMMIT would be two more round trips for nothing."""
     engine = sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+_NAMED = re.compile(r"(?<![:\w]):(\w+)")
+
+
+class Raw:
+    """A SQL text written with :name parameters (as sqlalchemy.text takes it) for driver_fetch, so a
+    statement used both in sessions and raw is written once: $1, $2… in order of first appearance.
+
+    `jsonb` names the JSONB parameters: encoded to JSON text here, as SQLAlchemy's JSONB type does
+    (None too becomes JSON null), since the raw driver takes JSON as text on these connections.
+    """
+
+    def __init__(self, sql: str, *, jsonb: Iterable[str] = ()) -> None:
+        names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            if match.group(1) not in names:
+                names.append(match.group(1))
+            return f"${names.index(match.group(1)) + 1}"
+
+        self.sql = _NAMED.sub(number, sql)
+        self.names = tuple(names)
+        self.jsonb = frozenset(jsonb)
+        if unknown := self.jsonb - set(names):
+            raise ValueError(f"not parameters of this statement: {sorted(unknown)}")
+
+    def args(self, values: Mapping[str, Any]) -> list[Any]:
+        return [orjson.dumps(values[n]).decode() if n in self.jsonb else values[n] for n in self.names]
 
 
 async def driver_fetch(connection: AsyncConnection, sql: str, *args: Any) -> list[asyncpg.Record]:
