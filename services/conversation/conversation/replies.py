@@ -33,10 +33,13 @@ from conversation.ports import AiReply, AiRequest, ProfileItem, Turn
 from conversation.repository import EventRepository
 from conversation.repository_assign import AssignmentRepository
 from conversation.repository_jobs import (
+    Fields,
     OutboxRepository,
     OwnershipRepository,
     ReplyJobRepository,
     SnapshotQueries,
+    claim_with_state,
+    histories,
     replied_alone,
 )
 from conversation.repository_leads import LeadQueries
@@ -123,12 +126,12 @@ class Snapshot:
         return window_open(self.conversation.last_inbound_at, self.now)
 
 
-def _turn(m: Row[Any]) -> Turn:
+def _turn(m: Row[Any] | Fields) -> Turn:
     media = "" if m.kind == "text" else m.kind
     return Turn(ROLE_OF.get(m.direction, "lead"), m.text or m.caption or "", m.sent_at or m.created_at, media)
 
 
-def _claimed(r: Row[Any], token: str) -> Claimed:
+def _claimed(r: Fields, token: str) -> Claimed:
     carrier = {k: v for k, v in (("traceparent", r.traceparent), ("tracestate", r.tracestate)) if v}
     return Claimed(
         r.id, r.tenant_id, r.conversation_id, r.lead_id, token, r.attempts, r.fallback_sent, carrier
@@ -136,15 +139,15 @@ def _claimed(r: Row[Any], token: str) -> Claimed:
 
 
 async def claim_and_load(
-    session: AsyncSession, token: str, lease: float, limit: int
+    connection: AsyncConnection, token: str, lease: float, limit: int
 ) -> list[tuple[Claimed, Snapshot | None]]:
     """claim() and load() of each claimed job in two statements, whatever the batch size; each is
     atomic alone, so this needs no transaction around it."""
-    rows = await ReplyJobRepository(session).claim_with_state(token, lease, limit)
+    rows = await claim_with_state(connection, token, lease, limit)
     found = [(r.tenant_id, r.lead_id) for r in rows if r.found]
-    histories = await SnapshotQueries(session).histories(found, HISTORY) if found else {}
+    stories = await histories(connection, found, HISTORY) if found else {}
     jobs = [(_claimed(r, token), r) for r in rows]
-    return [(job, _snapshot(job, r, histories[r.lead_id]) if r.found else None) for job, r in jobs]
+    return [(job, _snapshot(job, r, stories[r.lead_id]) if r.found else None) for job, r in jobs]
 
 
 async def load(session: AsyncSession, job: Claimed) -> Snapshot | None:
@@ -156,7 +159,9 @@ async def load(session: AsyncSession, job: Claimed) -> Snapshot | None:
     return _snapshot(job, state, await queries.history(job.tenant_id, job.lead_id, HISTORY))
 
 
-def _snapshot(job: Claimed, state: Row[Any], newest_first: Sequence[Row[Any]]) -> Snapshot:
+def _snapshot(
+    job: Claimed, state: Row[Any] | Fields, newest_first: Sequence[Row[Any]] | Sequence[Fields]
+) -> Snapshot:
     recent = list(reversed(newest_first))
     conversation = ConversationState(
         job.conversation_id,

@@ -48,7 +48,7 @@ _SCHEDULE = text(
 # The reply path's statements (a few per reply, at every reply) as SQL text too: compiled once, and
 # without the ORM's per-execution work.
 # The claim and, for each claimed job, what its reply reads besides the history, in one statement.
-_CLAIM_WITH_STATE = text(
+_CLAIM_WITH_STATE = db.Raw(
     "WITH due AS (SELECT id FROM conversation.reply_jobs"
     " WHERE status IN ('queued', 'retry_wait') AND run_after <= now()"
     " ORDER BY run_after LIMIT :limit FOR UPDATE SKIP LOCKED),"
@@ -70,7 +70,7 @@ _CLAIM_WITH_STATE = text(
     " LEFT JOIN conversation.lead_profiles p ON p.lead_id = j.lead_id AND p.tenant_id = j.tenant_id"
 )
 # The newest messages of several leads at once (the claimed batch's histories).
-_HISTORIES = text(
+_HISTORIES = db.Raw(
     "SELECT x.lead_id, h.direction, h.kind, h.text, h.caption, h.sent_at, h.created_at"
     " FROM unnest(CAST(:tenants AS uuid[]), CAST(:leads AS uuid[])) AS x(tenant_id, lead_id)"
     " CROSS JOIN LATERAL (SELECT direction, kind, text, media ->> 'caption' AS caption, sent_at, created_at"
@@ -173,6 +173,36 @@ _HANDED = text(
 )
 
 
+class Fields(dict[str, Any]):
+    """A row of the raw driver, read by attribute as SQLAlchemy's rows are (row.tenant_id)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+async def claim_with_state(connection: AsyncConnection, token: str, lease: float, limit: int) -> list[Fields]:
+    """Due pending jobs first, then jobs whose worker's lease ran out, each to one claimer; each row
+    with its snapshot's state (found False: the conversation or lead is gone). One statement on the
+    raw driver, committed alone."""
+    values = {"token": token, "lease": float(lease), "limit": limit}
+    rows = await db.driver_fetch(connection, _CLAIM_WITH_STATE.sql, *_CLAIM_WITH_STATE.args(values))
+    return [Fields(row.items()) for row in rows]
+
+
+async def histories(
+    connection: AsyncConnection, leads: Sequence[tuple[uuid.UUID, uuid.UUID]], limit: int
+) -> dict[uuid.UUID, list[Fields]]:
+    """The newest `limit` messages of several (tenant id, lead id) pairs in one statement, by lead id."""
+    values = {"tenants": [t for t, _ in leads], "leads": [lead for _, lead in leads], "limit": limit}
+    found: dict[uuid.UUID, list[Fields]] = {lead: [] for _, lead in leads}
+    for row in await db.driver_fetch(connection, _HISTORIES.sql, *_HISTORIES.args(values)):
+        found[row["lead_id"]].append(Fields(row.items()))
+    return found
+
+
 async def replied_alone(connection: AsyncConnection, values: dict[str, Any]) -> tuple[bool, bool]:
     """ReplyJobRepository.replied, as one statement on the raw driver that commits alone."""
     row = (await db.driver_fetch(connection, _REPLIED_RAW.sql, *_REPLIED_RAW.args(values)))[0]
@@ -208,12 +238,6 @@ class ReplyJobRepository:
             "tracestate": carrier.get("tracestate", ""),
         }
         return (await self.session.execute(_SCHEDULE, params)).scalar_one()  # type: ignore[no-any-return]
-
-    async def claim_with_state(self, token: str, lease: float, limit: int) -> Sequence[Row[Any]]:
-        """Due pending jobs first, then jobs whose worker's lease ran out, each to one claimer; each row
-        with its snapshot's state (found False: the conversation or lead is gone)."""
-        params = {"token": token, "lease": float(lease), "limit": limit}
-        return (await self.session.execute(_CLAIM_WITH_STATE, params)).all()
 
     async def held(self, job_id: uuid.UUID, token: str) -> bool:
         """True (and the row locked) while this claim still owns the job (another worker may have
@@ -296,16 +320,6 @@ class SnapshotQueries:
         """Newest first."""
         params = {"tenant_id": tenant_id, "lead_id": lead_id, "limit": limit}
         return (await self.session.execute(_HISTORY, params)).all()
-
-    async def histories(
-        self, leads: Sequence[tuple[uuid.UUID, uuid.UUID]], limit: int
-    ) -> dict[uuid.UUID, list[Row[Any]]]:
-        """history() of several (tenant id, lead id) pairs in one statement, by lead id."""
-        params = {"tenants": [t for t, _ in leads], "leads": [lead for _, lead in leads], "limit": limit}
-        found: dict[uuid.UUID, list[Row[Any]]] = {lead: [] for _, lead in leads}
-        for row in (await self.session.execute(_HISTORIES, params)).all():
-            found[row.lead_id].append(row)
-        return found
 
     async def count_message(self, tenant_id: uuid.UUID, lead_id: uuid.UUID, at: datetime) -> None:
         """LeadRepository.count_message, as SQL text for the reply path."""

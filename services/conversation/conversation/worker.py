@@ -192,8 +192,8 @@ class ReplyWorker:
     async def claim(self, limit: int) -> list[tuple[Claimed, Snapshot | None]]:
         """Claim up to `limit` due jobs and read each one's snapshot, in one transaction."""
         token = f"{self.name}:{uuid.uuid4()}"
-        async with self._autocommit().begin() as session:
-            return await replies.claim_and_load(session, token, self.config.lease, limit)
+        async with self.sessions.kw["bind"].connect() as connection:
+            return await replies.claim_and_load(connection, token, self.config.lease, limit)
 
     async def _forever(self, step: object, idle: float) -> None:
         """Run `step` until stopped; a failing database only slows the loop down (capped backoff)."""
