@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import Date, cast, delete, func, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ai.models import Call, SimulatorCase, SimulatorRun
+from kit import db
 
 
 @dataclass
@@ -35,18 +37,30 @@ _CALL_INSERT = text(
 )
 
 
+_CALL_INSERT_RAW = db.Raw(_CALL_INSERT.text)
+
+
+def _call_params(call: Call) -> dict[str, Any]:
+    params = {c: getattr(call, c) for c in _CALL_COLUMNS}
+    params["id"] = call.id = call.id or uuid.uuid4()
+    for name in ("attempt", "prompt_tokens", "completion_tokens"):
+        params[name] = params[name] or 0
+    params["simulated"] = bool(params["simulated"])
+    return params
+
+
+async def add_call_alone(engine: AsyncEngine, call: Call) -> None:
+    """CallRepository.add as one statement on the raw driver that commits alone (GenerateReply's log)."""
+    await db.fetch(engine, _CALL_INSERT_RAW.sql, *_CALL_INSERT_RAW.args(_call_params(call)))
+
+
 class CallRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def add(self, call: Call) -> None:
-        """Insert the call (one per reply: SQL text, without the ORM's unit of work)."""
-        params = {c: getattr(call, c) for c in _CALL_COLUMNS}
-        params["id"] = call.id = call.id or uuid.uuid4()
-        for name in ("attempt", "prompt_tokens", "completion_tokens"):
-            params[name] = params[name] or 0
-        params["simulated"] = bool(params["simulated"])
-        await self.session.execute(_CALL_INSERT, params)
+        """Insert the call in the session's transaction (SQL text, without the ORM's unit of work)."""
+        await self.session.execute(_CALL_INSERT, _call_params(call))
 
     async def usage_by_day(self, tenant_id: uuid.UUID, first: date, last: date, zone: str) -> list[UsageDay]:
         """Days with calls, oldest first; days are counted in `zone` (the tenant's clock)."""

@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ai import errors, offline, optout, pricing
 from ai.models import Call
 from ai.reply import Generated, Outcome, ReplyInput, Responder, from_offline
-from ai.repository import CallRepository, UsageDay
+from ai.repository import CallRepository, UsageDay, add_call_alone
 from kit.errors import parse_id
 
 ROLES = (offline.LEAD, offline.ASSISTANT, offline.SELLER)
@@ -79,25 +79,34 @@ async def generate_reply(request: ReplyInput, model: Responder | None) -> Genera
     return replace(reply, latency_ms=round((time.perf_counter() - started) * 1000))
 
 
+def call_of(request: ReplyInput, reply: Generated, *, simulated: bool = False) -> Call:
+    """The call-log row of one reply."""
+    tenant, lead = validate(request)
+    return Call(
+        tenant_id=tenant,
+        lead_id=lead,
+        job_id=request.job_id[:100] or None,
+        attempt=request.attempt,
+        model=reply.model[:100],
+        prompt_tokens=reply.prompt_tokens,
+        completion_tokens=reply.completion_tokens,
+        latency_ms=reply.latency_ms,
+        outcome=reply.outcome.value,
+        cost_usd=pricing.cost_usd(reply.model, reply.prompt_tokens, reply.completion_tokens),
+        simulated=simulated,
+    )
+
+
 async def record_call(
     session: AsyncSession, request: ReplyInput, reply: Generated, *, simulated: bool = False
 ) -> None:
-    tenant, lead = validate(request)
-    await CallRepository(session).add(
-        Call(
-            tenant_id=tenant,
-            lead_id=lead,
-            job_id=request.job_id[:100] or None,
-            attempt=request.attempt,
-            model=reply.model[:100],
-            prompt_tokens=reply.prompt_tokens,
-            completion_tokens=reply.completion_tokens,
-            latency_ms=reply.latency_ms,
-            outcome=reply.outcome.value,
-            cost_usd=pricing.cost_usd(reply.model, reply.prompt_tokens, reply.completion_tokens),
-            simulated=simulated,
-        )
-    )
+    """Log the call in the session's transaction."""
+    await CallRepository(session).add(call_of(request, reply, simulated=simulated))
+
+
+async def record_call_alone(engine: AsyncEngine, request: ReplyInput, reply: Generated) -> None:
+    """Log the call in one statement that commits alone (GenerateReply, at every reply)."""
+    await add_call_alone(engine, call_of(request, reply))
 
 
 def _day(value: str, field: str) -> date:
