@@ -109,9 +109,12 @@ class TestIdempotencyAndRetries:
     async def test_retry_on_500_then_sent(self, tenancy, fake, notify_stack):
         tenant_id, channel = await setup(tenancy, "meta")
         fake.queue(meta_path(channel), fp.status(500), fp.status(503))
-        async with notify_stack(run_worker=True) as s:
+        async with notify_stack() as s:
             reply = await s.stub.SendMessage(send(tenant_id, channel.id, phone(), wait=True))
             assert reply.status == pb.DELIVERY_STATUS_QUEUED and "http 500" in reply.delivery.last_error
+            # The worker starts after the first attempt: its poll could otherwise claim the new
+            # delivery before SendMessage's own attempt, and the reply would carry no attempt yet.
+            s.sender.start()
             done = await eventually(lambda: _sent(s, tenant_id, reply.delivery_id))
         assert done.attempts == 3 and len(fake.received(path=meta_path(channel))) == 3
 
