@@ -127,7 +127,7 @@ async def _prepare(session: AsyncSession, notice: UserNotice) -> tuple[bool, lis
             tenant_id=notice.tenant_id, message_id=str(alert_message_id(notice)),
             channel_id=notice.channel_id, recipient=notice.whatsapp_phone, text=text, source="seller_alert",
         )  # fmt: skip
-        delivery_id = (await service.send_message(session, out)).delivery_id
+        delivery_id = (await service.queue_message(session, out)).delivery_id
     return True, await pushes.for_user(tenant, user), delivery_id
 
 

@@ -6,39 +6,90 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import JSONB, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncpg
+import orjson
+from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from kit import db
 from notify.models import Delivery, DeliveryAttempt, PushSubscription, StatusEvent, UserNotification
 
-# The send path's statements as SQL text: SQLAlchemy does not cache the compilation of PostgreSQL
-# INSERT … ON CONFLICT, and compiling it on every message was most of SendMessage's CPU.
-_INSERT_COLUMNS = (
-    "id", "tenant_id", "message_id", "channel_id", "recipient", "text", "window_open", "template_name",
-    "template_language", "template_params", "source", "traceparent", "claim_token",
-)  # fmt: skip
-_INSERT_ONCE = text(
-    f"INSERT INTO notify.deliveries ({', '.join(_INSERT_COLUMNS)}, lease_until)"
-    f" VALUES ({', '.join(':' + c for c in _INSERT_COLUMNS)},"
+# The send path's statements as constant SQL with $n parameters, run straight on asyncpg
+# (kit.db.driver_fetch): through an AsyncSession one costs about 0.41 ms of CPU, on the driver 0.15 ms.
+# SQLAlchemy installs its json codecs on these connections: a jsonb parameter travels as JSON text, and
+# a jsonb column comes back decoded.
+_DELIVERY_COLUMNS = ", ".join(c.name for c in Delivery.__table__.columns)
+_INSERT_ONCE = (
+    "INSERT INTO notify.deliveries (id, tenant_id, message_id, channel_id, recipient, text, window_open,"
+    " template_name, template_language, template_params, source, traceparent, claim_token, lease_until)"
+    " VALUES ($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::text, $6::text, $7::boolean, $8::text, $9::text,"
+    " $10::jsonb, $11::text, $12::text, $13::uuid,"
     # Leased at birth when the caller's sender sends it at once (no claim round trip); else NULL.
-    " CASE WHEN CAST(:claim_token AS uuid) IS NULL THEN NULL"
-    " ELSE now() + make_interval(secs => :lease) END)"
+    " CASE WHEN $13::uuid IS NULL THEN NULL ELSE now() + make_interval(secs => $14::double precision) END)"
     " ON CONFLICT (tenant_id, message_id) DO NOTHING"
-    f" RETURNING {', '.join(c.name for c in Delivery.__table__.columns)}"
-).bindparams(bindparam("template_params", type_=JSONB))
-_SENT = text(
+    f" RETURNING {_DELIVERY_COLUMNS}"
+)
+_BY_MESSAGE_ID = (
+    f"SELECT {_DELIVERY_COLUMNS} FROM notify.deliveries WHERE tenant_id = $1::uuid AND message_id = $2::uuid"
+)
+_SENT = (
     "WITH done AS ("
     " UPDATE notify.deliveries SET status = 'sent', last_error = NULL, error_code = NULL,"
-    " attempts = :attempt, provider = :provider, provider_message_id = :provider_message_id,"
-    " sent_at = now(), sent_template = :sent_template, claim_token = NULL, lease_until = NULL,"
-    " updated_at = now()"
-    " WHERE id = :delivery_id AND claim_token = :token RETURNING id, tenant_id)"
+    " attempts = $3::integer, provider = $4::text, provider_message_id = $5::text, sent_at = now(),"
+    " sent_template = $6::text, claim_token = NULL, lease_until = NULL, updated_at = now()"
+    " WHERE id = $1::uuid AND claim_token = $2::uuid RETURNING id, tenant_id)"
     " INSERT INTO notify.delivery_attempts"
     " (id, delivery_id, tenant_id, attempt, outcome, http_status, error, duration_ms)"
-    " SELECT :attempt_id, id, tenant_id, :attempt, 'sent', :http_status, :error, :duration_ms FROM done"
+    " SELECT $7::uuid, id, tenant_id, $3::integer, 'sent', $8::integer, $9::text, $10::integer FROM done"
     " RETURNING delivery_id"
 )
+
+
+def _insert_args(values: dict[str, Any], lease_to: uuid.UUID | None, lease_seconds: float) -> tuple[Any, ...]:
+    """_INSERT_ONCE's parameters, in order."""
+    return (
+        uuid.uuid4(), values.get("tenant_id"), values.get("message_id"), values.get("channel_id"),
+        values.get("recipient"), values.get("text"), values.get("window_open"), values.get("template_name"),
+        values.get("template_language"), orjson.dumps(values.get("template_params") or []).decode(),
+        values.get("source"), values.get("traceparent"), lease_to, float(lease_seconds),
+    )  # fmt: skip
+
+
+def _delivery(record: asyncpg.Record) -> Delivery:
+    return Delivery(**record)
+
+
+class SendPathRepository:
+    """The send path's statements on a pooled connection outside any transaction (no ORM session): each
+    one commits alone. The deliveries it returns belong to no session."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def insert_once(
+        self, values: dict[str, Any], lease_to: uuid.UUID | None = None, lease_seconds: float = 0.0
+    ) -> Delivery | None:
+        """The new delivery, or None when this message id is already queued. With `lease_to` the new
+        delivery is born claimed by that token (for `lease_seconds`)."""
+        args = _insert_args(values, lease_to, lease_seconds)
+        rows = await db.driver_fetch(self.connection, _INSERT_ONCE, *args)
+        return _delivery(rows[0]) if rows else None
+
+    async def by_message_id(self, tenant_id: uuid.UUID, message_id: uuid.UUID) -> Delivery:
+        [row] = await db.driver_fetch(self.connection, _BY_MESSAGE_ID, tenant_id, message_id)
+        return _delivery(row)
+
+    async def record_sent(
+        self, delivery_id: uuid.UUID, token: uuid.UUID, attempt: dict[str, Any], sent: dict[str, Any]
+    ) -> bool:
+        """finish() and add_attempt() of a successful send in one statement; False if the claim was lost."""
+        rows = await db.driver_fetch(
+            self.connection, _SENT, delivery_id, token, attempt["attempt"], sent["provider"],
+            sent["provider_message_id"], sent["sent_template"], uuid.uuid4(), attempt["http_status"],
+            attempt["error"], attempt["duration_ms"],
+        )  # fmt: skip
+        return bool(rows)
 
 
 class DeliveryRepository:
@@ -48,25 +99,12 @@ class DeliveryRepository:
     async def insert_once(
         self, values: dict[str, Any], lease_to: uuid.UUID | None = None, lease_seconds: float = 0.0
     ) -> Delivery | None:
-        """The new delivery (detached), or None when this message id is already queued. With
-        `lease_to` the new delivery is born claimed by that token (for `lease_seconds`)."""
-        params = {c: values.get(c) for c in _INSERT_COLUMNS}
-        params |= {"id": uuid.uuid4(), "claim_token": lease_to, "lease": float(lease_seconds)}
-        params["template_params"] = values.get("template_params") or []
-        row = (await self.session.execute(_INSERT_ONCE, params)).one_or_none()
+        """SendPathRepository.insert_once inside this session's transaction."""
+        connection = await self.session.connection()
+        args = _insert_args(values, lease_to, lease_seconds)
+        result = await connection.exec_driver_sql(_INSERT_ONCE, args)
+        row = result.one_or_none()
         return None if row is None else Delivery(**row._mapping)
-
-    async def record_sent(
-        self, delivery_id: uuid.UUID, token: uuid.UUID, attempt: dict[str, Any], sent: dict[str, Any]
-    ) -> bool:
-        """finish() and add_attempt() of a successful send in one statement; False if the claim was lost."""
-        params = {
-            "delivery_id": delivery_id, "token": token, "attempt_id": uuid.uuid4(),
-            "attempt": attempt["attempt"], "http_status": attempt["http_status"], "error": attempt["error"],
-            "duration_ms": attempt["duration_ms"], "provider": sent["provider"],
-            "provider_message_id": sent["provider_message_id"], "sent_template": sent["sent_template"],
-        }  # fmt: skip
-        return (await self.session.execute(_SENT, params)).scalar_one_or_none() is not None
 
     async def by_message_id(self, tenant_id: uuid.UUID, message_id: uuid.UUID) -> Delivery:
         query = select(Delivery).where(Delivery.tenant_id == tenant_id, Delivery.message_id == message_id)

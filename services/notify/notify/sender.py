@@ -26,7 +26,7 @@ import orjson
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, StatusCode
 from sqlalchemy import func
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from notify import metrics
 from notify.clients import ChannelNotFound, Credentials
@@ -45,7 +45,7 @@ from notify.providers import (
     digits,
 )
 from notify.reports import SentReports
-from notify.repository import DeliveryRepository
+from notify.repository import DeliveryRepository, SendPathRepository
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("notify.sender")
@@ -98,10 +98,12 @@ class Sender:
     ) -> None:
         self.settings = settings
         self.sessions = sessions
-        # For the steps that are one atomic statement (claims, a sent outcome): no BEGIN and COMMIT.
+        # For the steps that are one atomic statement (claims): no BEGIN and COMMIT.
         self.autocommit = async_sessionmaker(
             sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
         )
+        # For the hot ones (a sent outcome), straight on the driver: each commits alone.
+        self.engine: AsyncEngine = sessions.kw["bind"]
         self.credentials = credentials
         self.http = http
         self.pacer = pacer or LocalPacer(limits(settings))
@@ -352,8 +354,8 @@ class Sender:
         if outcome == "sent":  # the common case, in one statement
             sent = {"provider": provider, "provider_message_id": result.provider_message_id}
             sent["sent_template"] = template.name if template else None
-            async with self.autocommit.begin() as session:
-                recorded = await DeliveryRepository(session).record_sent(delivery.id, token, row, sent)
+            async with self.engine.connect() as connection:
+                recorded = await SendPathRepository(connection).record_sent(delivery.id, token, row, sent)
         else:
             async with self.sessions.begin() as session:
                 repo = DeliveryRepository(session)

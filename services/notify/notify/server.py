@@ -77,10 +77,8 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         self.sessions = sessions
         self.sender = sender
         self.pusher = pusher
-        # SendMessage's writes are one statement each: they commit alone, without BEGIN and COMMIT.
-        self.autocommit = db.session_factory(
-            sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
-        )
+        # SendMessage's writes are one statement each, straight on the driver: they commit alone.
+        self.engine: AsyncEngine = sessions.kw["bind"]
 
     async def SendMessage(self, request: pb.SendMessageRequest, context: Ctx) -> pb.SendMessageResponse:
         authz.require_internal()
@@ -95,8 +93,10 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         # to it, so no claim round trip (and a crash before the send only delays it by the lease).
         token = self.sender.lease_for_now() if self.sender is not None and not request.wait else None
         try:
-            async with self.autocommit.begin() as session:
-                queued = await service.send_message(session, out, token, self.settings.sender_lease_seconds)
+            async with self.engine.connect() as connection:
+                queued = await service.send_message(
+                    connection, out, token, self.settings.sender_lease_seconds
+                )
         except BaseException:
             if token is not None and self.sender is not None:
                 self.sender.send_now(None, token)

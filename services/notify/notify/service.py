@@ -6,14 +6,15 @@ import base64
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from kit.errors import parse_id
 from notify import errors
 from notify.models import PROGRESS, Delivery, PushSubscription
 from notify.providers import PROVIDERS
-from notify.repository import DeliveryRepository, PushRepository
+from notify.repository import DeliveryRepository, PushRepository, SendPathRepository
 
 MAX_PAGE = 200
 DEFAULT_PAGE = 50
@@ -56,15 +57,11 @@ def _required(value: str, field: str) -> str:
     return cleaned
 
 
-async def send_message(
-    session: AsyncSession, out: Outbound, lease_to: uuid.UUID | None = None, lease_seconds: float = 0.0
-) -> Queued:
-    """Queue one outbound message; a repeated call for the same message id returns the first delivery.
-    With `lease_to` a new delivery is born claimed by that token (its sender sends it at once)."""
-    tenant, message = parse_id(out.tenant_id, "tenant_id"), parse_id(out.message_id, "message_id")
-    values = {
-        "tenant_id": tenant,
-        "message_id": message,
+def _outbound_values(out: Outbound) -> dict[str, Any]:
+    """The delivery row of one outbound message, checked."""
+    return {
+        "tenant_id": parse_id(out.tenant_id, "tenant_id"),
+        "message_id": parse_id(out.message_id, "message_id"),
         # Empty means "the tenant's default channel", resolved when the message is sent.
         "channel_id": parse_id(out.channel_id, "channel_id") if out.channel_id else None,
         "recipient": _required(out.recipient, "recipient").strip(),
@@ -77,11 +74,31 @@ async def send_message(
         "source": out.source,
         "traceparent": out.traceparent or None,
     }
-    deliveries = DeliveryRepository(session)
+
+
+async def send_message(
+    connection: AsyncConnection, out: Outbound, lease_to: uuid.UUID | None = None, lease_seconds: float = 0.0
+) -> Queued:
+    """Queue one outbound message in a statement that commits alone (`connection` is outside any
+    transaction); a repeated call for the same message id returns the first delivery.
+    With `lease_to` a new delivery is born claimed by that token (its sender sends it at once)."""
+    return await _queue(SendPathRepository(connection), out, lease_to, lease_seconds)
+
+
+async def queue_message(session: AsyncSession, out: Outbound) -> Queued:
+    """send_message inside the caller's transaction, for a use case that writes more than the delivery."""
+    return await _queue(DeliveryRepository(session), out)
+
+
+async def _queue(
+    deliveries: SendPathRepository | DeliveryRepository, out: Outbound, lease_to: uuid.UUID | None = None,
+    lease_seconds: float = 0.0,
+) -> Queued:  # fmt: skip
+    values = _outbound_values(out)
     inserted = await deliveries.insert_once(values, lease_to, lease_seconds)
     if inserted is not None:
         return Queued(inserted, created=True)
-    return Queued(await deliveries.by_message_id(tenant, message), created=False)
+    return Queued(await deliveries.by_message_id(values["tenant_id"], values["message_id"]), created=False)
 
 
 async def get_delivery(session: AsyncSession, tenant_id: str, delivery_id: str) -> Delivery:

@@ -72,6 +72,7 @@ class TestSendMessage:
         first = await stub.SendMessage(request)
         again = await stub.SendMessage(request)
         assert not again.created and again.delivery_id == first.delivery_id
+        assert again.delivery == first.delivery  # the first delivery, as it was stored
         count = await sql.fetchval(
             "SELECT count(*) FROM notify.deliveries WHERE message_id = $1", uuid.UUID(request.message_id)
         )

@@ -8,6 +8,7 @@ import random
 import time
 import uuid
 
+import grpc
 import pytest
 
 from kit.fakes import providers as fp
@@ -360,6 +361,27 @@ class TestSentAtOnce:
             assert s.sender.lease_for_now() is not None  # no slot stayed promised to the duplicate
         assert first.created and not again.created and first.delivery_id == again.delivery_id
         assert len(fake.received(path=meta_path(channel))) == 1
+
+    async def test_a_template_is_sent_with_its_params_at_once(self, tenancy, fake, notify_stack):
+        tenant_id, channel = await setup(tenancy, "meta")
+        request = send(tenant_id, channel.id, phone(), window_open=False, template_name="retomada",
+                       template_params=["Mariana", "Batel"])  # fmt: skip
+        async with notify_stack(run_worker=True, sender_poll_seconds=60) as s:
+            await asyncio.sleep(0.2)  # the loop's first claim is behind it: this one is sent at once
+            reply = await s.stub.SendMessage(request)
+            assert await eventually(lambda: _sent(s, tenant_id, reply.delivery_id))
+        [sent] = fake.received(path=meta_path(channel))
+        parameters = sent.json()["template"]["components"][0]["parameters"]
+        assert parameters == [{"type": "text", "text": "Mariana"}, {"type": "text", "text": "Batel"}]
+
+    async def test_a_refused_send_gives_its_slot_back(self, tenancy, notify_stack):
+        tenant_id, channel = await setup(tenancy, "meta")
+        async with notify_stack(run_worker=True, sender_poll_seconds=60, sender_concurrency=1) as s:
+            await asyncio.sleep(0.2)
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await s.stub.SendMessage(send(tenant_id, channel.id, " "))
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert s.sender.lease_for_now() is not None  # the only slot was not kept for it
 
     async def test_with_every_slot_busy_it_is_queued_and_sent_when_one_frees_up(
         self, tenancy, fake, notify_stack
