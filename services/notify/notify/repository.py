@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 import orjson
-from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -43,6 +43,21 @@ _SENT = (
     " (id, delivery_id, tenant_id, attempt, outcome, http_status, error, duration_ms)"
     " SELECT $7::uuid, id, tenant_id, $3::integer, 'sent', $8::integer, $9::text, $10::integer FROM done"
     " RETURNING delivery_id"
+)
+
+# The sender's claims: due queued deliveries of every tenant (the worker serves all tenants, so these
+# are not tenant-scoped), leased to a token; SKIP LOCKED lets replicas claim disjoint rows.
+_DUE = "status = 'queued' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())"
+_LEASE = "claim_token = $2::uuid, lease_until = now() + make_interval(secs => $3::double precision)"
+_CLAIM = (
+    f"UPDATE notify.deliveries SET {_LEASE} WHERE id IN (SELECT id FROM notify.deliveries WHERE {_DUE}"
+    " ORDER BY next_attempt_at LIMIT $1::integer FOR UPDATE SKIP LOCKED)"
+    f" RETURNING {_DELIVERY_COLUMNS}"
+)
+_CLAIM_ONE = (
+    f"UPDATE notify.deliveries SET {_LEASE} WHERE id IN (SELECT id FROM notify.deliveries"
+    f" WHERE id = $1::uuid AND {_DUE} FOR UPDATE SKIP LOCKED)"
+    f" RETURNING {_DELIVERY_COLUMNS}"
 )
 
 
@@ -91,6 +106,18 @@ class SendPathRepository:
         )  # fmt: skip
         return bool(rows)
 
+    async def claim(self, limit: int, lease_seconds: float, token: uuid.UUID) -> list[Delivery]:
+        """Up to `limit` due deliveries of any tenant, oldest due first, leased to `token`."""
+        rows = await db.driver_fetch(self.connection, _CLAIM, limit, token, float(lease_seconds))
+        return [_delivery(row) for row in rows]
+
+    async def claim_one(
+        self, delivery_id: uuid.UUID, lease_seconds: float, token: uuid.UUID
+    ) -> Delivery | None:
+        """This delivery leased to `token`, if it is due and nobody holds it."""
+        rows = await db.driver_fetch(self.connection, _CLAIM_ONE, delivery_id, token, float(lease_seconds))
+        return _delivery(rows[0]) if rows else None
+
 
 class DeliveryRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -117,34 +144,6 @@ class DeliveryRepository:
         if lock:
             query = query.with_for_update()
         return (await self.session.execute(query)).scalar_one_or_none()
-
-    async def claim(
-        self, limit: int, lease_seconds: float, token: uuid.UUID, only: uuid.UUID | None = None
-    ) -> list[Delivery]:
-        """Due queued deliveries of every tenant, leased to `token`. The worker serves all tenants, so
-        this one query is not tenant-scoped; SKIP LOCKED lets replicas claim disjoint rows."""
-        due = [
-            Delivery.status == "queued",
-            Delivery.next_attempt_at <= func.now(),
-            or_(Delivery.lease_until.is_(None), Delivery.lease_until < func.now()),
-        ]
-        if only is not None:
-            due.append(Delivery.id == only)
-        picked = (
-            select(Delivery.id)
-            .where(*due)
-            .order_by(Delivery.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        lease = func.now() + text(f"interval '{float(lease_seconds)} seconds'")
-        stmt = (
-            update(Delivery)
-            .where(Delivery.id.in_(picked.scalar_subquery()))
-            .values(claim_token=token, lease_until=lease)
-            .returning(Delivery)
-        )
-        return list((await self.session.execute(stmt)).scalars())
 
     async def finish(
         self, delivery_id: uuid.UUID, token: uuid.UUID, values: dict[str, Any]

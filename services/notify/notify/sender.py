@@ -98,11 +98,8 @@ class Sender:
     ) -> None:
         self.settings = settings
         self.sessions = sessions
-        # For the steps that are one atomic statement (claims): no BEGIN and COMMIT.
-        self.autocommit = async_sessionmaker(
-            sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
-        )
-        # For the hot ones (a sent outcome), straight on the driver: each commits alone.
+        # The steps that are one atomic statement (claims, a sent outcome) run straight on the driver,
+        # outside any transaction: each commits alone, without BEGIN and COMMIT.
         self.engine: AsyncEngine = sessions.kw["bind"]
         self.credentials = credentials
         self.http = http
@@ -167,8 +164,10 @@ class Sender:
             self._full = True
             return 0
         token = uuid.uuid4()
-        async with self.autocommit.begin() as session:
-            batch = await DeliveryRepository(session).claim(free, self.settings.sender_lease_seconds, token)
+        async with self.engine.connect() as connection:
+            batch = await SendPathRepository(connection).claim(
+                free, self.settings.sender_lease_seconds, token
+            )
         for delivery in batch:
             self._spawn(delivery, token)
         return len(batch)
@@ -189,12 +188,12 @@ class Sender:
     async def attempt_now(self, delivery_id: uuid.UUID) -> None:
         """Claims and sends this one delivery at once if it is due and nobody holds it (wait=true)."""
         token = uuid.uuid4()
-        async with self.sessions.begin() as session:
-            batch = await DeliveryRepository(session).claim(
-                1, self.settings.sender_lease_seconds, token, delivery_id
+        async with self.engine.connect() as connection:
+            claimed = await SendPathRepository(connection).claim_one(
+                delivery_id, self.settings.sender_lease_seconds, token
             )
-        if batch:
-            await asyncio.shield(self._spawn(batch[0], token))
+        if claimed is not None:
+            await asyncio.shield(self._spawn(claimed, token))
 
     async def process_due(self) -> int:
         """Sends everything due now and waits for it: for tests and tools, not the serving path."""

@@ -124,6 +124,30 @@ class TestRecordSent:
         assert await sql.fetchval(attempts, delivery.id) == 0
 
 
+class TestClaim:
+    async def test_a_due_delivery_is_leased_to_the_claim(self, engine):
+        token = uuid.uuid4()
+        async with engine.connect() as connection:
+            queued = (await service.send_message(connection, outbound(template_params=["a"]))).delivery
+            claimed = await SendPathRepository(connection).claim_one(queued.id, 30.0, token)
+        assert claimed is not None and inspect(claimed).transient
+        assert claimed.claim_token == token and claimed.lease_until is not None
+        assert fields(claimed) == fields(await stored(engine, queued))
+
+    async def test_a_held_delivery_is_not_claimed(self, engine):
+        async with engine.connect() as connection:
+            leased = (await service.send_message(connection, outbound(), uuid.uuid4(), 30.0)).delivery
+            assert await SendPathRepository(connection).claim_one(leased.id, 30.0, uuid.uuid4()) is None
+
+    async def test_the_poll_claims_a_due_delivery_once(self, engine):
+        async with engine.connect() as connection:
+            queued = (await service.send_message(connection, outbound())).delivery
+            path = SendPathRepository(connection)
+            first = await path.claim(1000, 30.0, uuid.uuid4())
+            again = await path.claim(1000, 30.0, uuid.uuid4())
+        assert queued.id in {d.id for d in first} and queued.id not in {d.id for d in again}
+
+
 def sent_outcome() -> tuple[dict[str, object], dict[str, object]]:
     attempt = {"attempt": 1, "http_status": 200, "error": None, "duration_ms": 42}
     return attempt, {"provider": "meta", "provider_message_id": "wamid.1", "sent_template": None}
