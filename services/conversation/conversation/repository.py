@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -134,6 +135,7 @@ _JSON_PARAMS = frozenset({"media", "location", "raw"})
 _INGEST_MANY = text(
     f"SELECT * FROM conversation.ingest_inbound_many({', '.join(':' + p for p in _INGEST_PARAMS)})"
 )
+_INGEST_MANY_RAW = db.Raw(_INGEST_MANY.text)
 
 
 def _json_text(value: Any) -> str | None:
@@ -164,15 +166,30 @@ class IngestRepository:
 
     async def inbound_many(self, items: list[dict[str, Any]]) -> list[IngestRow]:
         """Run the function for every item (dicts keyed by _INGEST_PARAMS), in order, in one call."""
-        params = {
-            p: [_json_text(v[p]) for v in items] if p in _JSON_PARAMS else [v[p] for v in items]
-            for p in _INGEST_PARAMS
-        }
-        rows = (await self.session.execute(_INGEST_MANY, params)).all()
-        ordered = sorted(rows, key=lambda r: int(r[0]))
-        if [int(r[0]) for r in ordered] != list(range(1, len(items) + 1)):
-            raise RuntimeError("ingest_inbound_many did not answer once per item")
-        return [IngestRow(*r[1:]) for r in ordered]
+        rows = (await self.session.execute(_INGEST_MANY, _many_params(items))).all()
+        return _in_order(rows, len(items))
+
+
+def _many_params(items: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    return {
+        p: [_json_text(v[p]) for v in items] if p in _JSON_PARAMS else [v[p] for v in items]
+        for p in _INGEST_PARAMS
+    }
+
+
+def _in_order(rows: Sequence[Any], count: int) -> list[IngestRow]:
+    ordered = sorted(rows, key=lambda r: int(r[0]))
+    if [int(r[0]) for r in ordered] != list(range(1, count + 1)):
+        raise RuntimeError("ingest_inbound_many did not answer once per item")
+    return [IngestRow(*tuple(r)[1:]) for r in ordered]
+
+
+async def inbound_many_alone(connection: AsyncConnection, items: list[dict[str, Any]]) -> list[IngestRow]:
+    """IngestRepository.inbound_many as one statement on the raw driver, committed alone."""
+    rows = await db.driver_fetch(
+        connection, _INGEST_MANY_RAW.sql, *_INGEST_MANY_RAW.args(_many_params(items))
+    )
+    return _in_order(rows, len(items))
 
 
 class LeadRepository:

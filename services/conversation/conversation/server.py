@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import asyncpg
 import grpc
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from conversation import authz, diagnosis, events, leads, ownership, service
@@ -155,12 +155,12 @@ class ConversationServicer(LiveRpcs, pb_grpc.ConversationServiceServicer):
     async def _store_batch(self, items: list[service.LeadMessage]) -> list[pb.IngestBatchResult]:
         for attempt in range(BATCH_ATTEMPTS):
             try:
-                # One statement: it commits alone, without BEGIN and COMMIT round trips.
-                async with self._autocommit.begin() as session:
-                    done = await service.ingest_lead_messages(session, items)
+                # One statement on the raw driver: it commits alone, without BEGIN and COMMIT.
+                async with self.engine.connect() as connection:
+                    done = await service.ingest_lead_messages_alone(connection, items)
                 return [pb.IngestBatchResult(ok=_encode_ingested(r)) for r in done]
-            except DBAPIError as error:
-                code = getattr(error.orig, "sqlstate", None)
+            except asyncpg.PostgresError as error:
+                code = getattr(error, "sqlstate", None)
                 if code not in RETRYABLE or attempt == BATCH_ATTEMPTS - 1:
                     log.warning("batch ingest failed (%s): storing its %d items one by one", code, len(items))
                     break

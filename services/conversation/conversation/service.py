@@ -41,6 +41,7 @@ from conversation.repository import (
     StatusEventRepository,
     claim_external_id,
     claim_external_ids,
+    inbound_many_alone,
 )
 from conversation.repository_jobs import OutboxRepository, OwnershipRepository, ReplyJobRepository
 from kit.errors import parse_id
@@ -215,6 +216,20 @@ async def ingest_lead_messages(session: AsyncSession, items: list[LeadMessage]) 
     return [await _ingested(session, item, row) for item, row in zip(items, rows, strict=True)]
 
 
+async def ingest_lead_messages_alone(connection: AsyncConnection, items: list[LeadMessage]) -> list[Ingested]:
+    """ingest_lead_messages as one statement on the raw driver that commits alone (IngestBatch); its
+    live events are announced at once, since it has committed when it returns."""
+    authz.require_internal()
+    if not items:
+        return []
+    rows = await inbound_many_alone(connection, [item.values for item in items])
+    done = [_ingested_row(item, row) for item, row in zip(items, rows, strict=True)]
+    for item, row in zip(items, rows, strict=True):
+        for kind in _events_of(row):
+            live.committed(connection.engine, kind, item.tenant, row.lead_id)
+    return done
+
+
 async def _ingest_lead_message(session: AsyncSession, item: LeadMessage) -> Ingested:
     """The common path (a lead's own message) in one round trip: migration 0005's function runs the
     same statements as the general path above; only the live events are recorded here."""
@@ -222,12 +237,22 @@ async def _ingest_lead_message(session: AsyncSession, item: LeadMessage) -> Inge
 
 
 async def _ingested(session: AsyncSession, item: LeadMessage, done: IngestRow) -> Ingested:
+    for kind in _events_of(done):
+        await live.publish(session, kind, item.tenant, done.lead_id)
+    return _ingested_row(item, done)
+
+
+def _events_of(done: IngestRow) -> list[str]:
+    """The live events of a stored lead message: none for a copy of one stored before."""
+    if not done.created:
+        return []
+    return [live.LEAD_CREATED, live.MESSAGE_RECEIVED] if done.lead_created else [live.MESSAGE_RECEIVED]
+
+
+def _ingested_row(item: LeadMessage, done: IngestRow) -> Ingested:
     lead_id, message_id, conversation_id = str(done.lead_id), str(done.message_id), str(done.conversation_id)
     if not done.created:
         return Ingested(lead_id, message_id, False, done.lead_created, conversation_id)
-    if done.lead_created:
-        await live.publish(session, live.LEAD_CREATED, item.tenant, done.lead_id)
-    await live.publish(session, live.MESSAGE_RECEIVED, item.tenant, done.lead_id)
     return Ingested(
         lead_id,
         message_id,

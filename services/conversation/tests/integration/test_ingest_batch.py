@@ -32,6 +32,44 @@ async def _batch(stub, items: list[pb.IngestInboundRequest]) -> list[pb.IngestBa
 
 
 class TestIngestBatch:
+    async def test_live_events_of_a_batch_are_announced_once_committed(self, stub, h):
+        t = h.new_id()
+        admin = h.as_user("admin", t)
+        call = stub.WatchEvents(pb.WatchEventsRequest(), metadata=admin)
+        await call.wait_for_connection()
+        got: list[tuple[str, str]] = []
+
+        async def collect() -> None:
+            async for event in call:
+                got.append((event.type, event.lead_id))
+
+        task = asyncio.create_task(collect())
+        try:
+            first = h.message(t, _phone(91))
+            results = await _batch(
+                stub, [first, h.message(t, _phone(92)), h.message(t, _phone(91), text="de novo")]
+            )
+            again = await _batch(stub, [first])  # a provider's retry: stored before, announced before
+            a, b, c = (r.ok.lead_id for r in results)
+            assert not again[0].ok.created and c == a
+            # Postgres delivers identical notifications of one transaction once: a's two messages
+            # of the batch are one "message.received" for the dashboard.
+            expected = {
+                ("lead.created", a),
+                ("message.received", a),
+                ("lead.created", b),
+                ("message.received", b),
+            }
+            for _ in range(100):
+                if set(got) >= expected:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.2)  # nothing more may come
+            assert sorted(got) == sorted(expected)
+        finally:
+            call.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
     async def test_items_answered_in_order_across_tenants(self, stub, sql, h):
         t1, t2 = h.new_id(), h.new_id()
         items = [
