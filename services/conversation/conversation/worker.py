@@ -53,7 +53,7 @@ HANDED_MAX_PENDING = 10_000
 # (run_after is computed from the transaction's start, before the notice, so it is already due then).
 NOTICE_SLACK = 0.002
 # Notices due within the same few milliseconds share one timer (a batch of webhooks gives many).
-NOTICE_GRAIN = 0.005
+NOTICE_GRAIN = 0.002
 _TIMERS: set[int] = set()
 
 # The started workers of this process: a notice given to any ReplyWorker (the RPC servicer holds one
