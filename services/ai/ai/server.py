@@ -6,6 +6,7 @@ generated first, then its call-log row is written in one short transaction.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 
@@ -17,7 +18,7 @@ from ai.breaker import CircuitBreaker
 from ai.codec import decode_request, encode_day, encode_reply
 from ai.config import Settings
 from ai.offline_path import OfflineResponder
-from ai.reply import Responder
+from ai.reply import Generated, ReplyInput, Responder
 from ai.responder import ModelResponder
 from ai.rpc_simulator import SimulatorRpcs
 from ai.tenant_port import GrpcTenantPort, TenantPort
@@ -29,18 +30,43 @@ from vellarys.tenant.v1 import tenant_pb2_grpc as tpb_grpc
 log = logging.getLogger(__name__)
 
 
+class CallLog:
+    """GenerateReply's call log, written as the answer leaves: one INSERT on the raw driver that
+    commits alone, off the reply's path, so a reply neither waits for its bookkeeping row nor fails
+    because of it (a failed row is logged). drain() waits for the rows in flight: shutdown and tests."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def add(self, request: ReplyInput, reply: Generated) -> None:
+        task = asyncio.get_running_loop().create_task(self._write(request, reply))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def drain(self) -> None:
+        while self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
+    async def _write(self, request: ReplyInput, reply: Generated) -> None:
+        try:
+            await service.record_call_alone(self.engine, request, reply)
+        except Exception as error:
+            log.warning("call log row of a reply not written: %s", type(error).__name__)
+
+
 class AiServicer(SimulatorRpcs, pb_grpc.AiServiceServicer):
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         responder: Responder,
         tenants: TenantPort,
+        calls: CallLog | None = None,
     ) -> None:
         self.sessions = sessions
         self.responder = responder
         self.tenants = tenants
-        # The call log of GenerateReply is one INSERT, on the raw driver: it commits alone.
-        self.engine: AsyncEngine = sessions.kw["bind"]
+        self.calls = calls or CallLog(sessions.kw["bind"])
 
     async def GenerateReply(
         self, request: pb.GenerateReplyRequest, context: grpc.aio.ServicerContext
@@ -48,7 +74,7 @@ class AiServicer(SimulatorRpcs, pb_grpc.AiServiceServicer):
         decoded = decode_request(request)
         reply = await service.generate_reply(decoded, self.responder)
         metrics.REPLIES.labels(reply.outcome.value).inc()
-        await service.record_call_alone(self.engine, decoded, reply)
+        self.calls.add(decoded, reply)
         return encode_reply(reply)
 
     async def GetUsage(
@@ -103,9 +129,11 @@ def build(
     *,
     tenants: TenantPort | None = None,
     breaker: CircuitBreaker | None = None,
+    calls: CallLog | None = None,
 ) -> rpc.Server:
     tenants = tenants or tenant_port(settings)
-    servicer = AiServicer(db.session_factory(engine), make_responder(settings, tenants, breaker), tenants)
+    responder = make_responder(settings, tenants, breaker)
+    servicer = AiServicer(db.session_factory(engine), responder, tenants, calls or CallLog(engine))
     return rpc.build_server(
         lambda server: pb_grpc.add_AiServiceServicer_to_server(servicer, server),
         [pb.DESCRIPTOR.services_by_name["AiService"].full_name],
@@ -117,5 +145,11 @@ def build(
 
 async def serve(settings: Settings) -> None:
     engine = db.service_engine(settings, "ai", settings.ai_database_url)
-    server = build(settings, engine)
-    await rpc.serve_until_signalled(server, settings.grpc_grace_seconds, on_stop=engine.dispose)
+    calls = CallLog(engine)
+    server = build(settings, engine, calls=calls)
+
+    async def stopped() -> None:
+        await calls.drain()  # the rows of the last replies, before the pool closes
+        await engine.dispose()
+
+    await rpc.serve_until_signalled(server, settings.grpc_grace_seconds, on_stop=stopped)

@@ -12,7 +12,7 @@ import pytest
 
 import ai
 from ai.config import Settings
-from ai.server import build
+from ai.server import CallLog, build
 from kit import db, rpc
 from kit.dbadmin import asyncpg_dsn
 from kit.testing import settings_for_tests
@@ -22,16 +22,25 @@ from vellarys.ai.v1 import ai_pb2_grpc as pb_grpc
 UNREACHABLE_TENANT = "127.0.0.1:1"
 
 
+# The module's server's call log: drained before a test reads ai.calls (rows are written after answers).
+CALLS: dict[str, CallLog] = {}
+
+
+async def logged() -> None:
+    await CALLS["log"].drain()
+
+
 @pytest.fixture(scope="module")
 async def stub(migrated, database_url) -> AsyncIterator[pb_grpc.AiServiceStub]:
     url = migrated("ai", ai.__file__)
     engine = db.create_engine(url, pool_size=2, max_overflow=2, application_name="test-ai")
     # No tenant service listens there: the built-in responder still answers, with its defaults.
     settings = settings_for_tests(Settings, database_url, tenant_addr=UNREACHABLE_TENANT)
-    server = build(settings, engine, port=0)
+    server = build(settings, engine, port=0, calls=CALLS.setdefault("log", CallLog(engine)))
     await server.start()
     channel = rpc.make_channel(f"127.0.0.1:{server.port}")
     yield pb_grpc.AiServiceStub(channel)
+    CALLS.clear()
     await channel.close()
     await server.stop(0)
     await engine.dispose()
@@ -64,6 +73,7 @@ class TestGenerateReply:
         assert profile["budget"].value == "800000" and profile["budget"].evidence == "até 800 mil"
         assert reply.score == 20 + 15 + 10 + 20
         assert len(reply.score_reasons) == 4
+        await logged()
         rows = await sql.fetch(
             "SELECT lead_id, model, prompt_tokens, completion_tokens, latency_ms, outcome"
             " FROM ai.calls WHERE tenant_id = $1",
@@ -92,6 +102,7 @@ class TestGenerateReply:
     async def test_every_call_is_logged(self, stub, sql):
         tenant = str(uuid.uuid4())
         await asyncio.gather(*(stub.GenerateReply(request(tenant, "", "oi")) for _ in range(5)))
+        await logged()
         assert (
             await sql.fetchval("SELECT count(*) FROM ai.calls WHERE tenant_id = $1", uuid.UUID(tenant)) == 5
         )
@@ -113,6 +124,7 @@ class TestGenerateReply:
             await stub.GenerateReply(bad)
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "history[0].role" in err.value.details()
+        await logged()
         assert (
             await sql.fetchval("SELECT count(*) FROM ai.calls WHERE tenant_id = $1", uuid.UUID(tenant)) == 0
         )

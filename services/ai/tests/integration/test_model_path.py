@@ -16,7 +16,7 @@ import tenant
 from ai.breaker import CircuitBreaker, State
 from ai.config import Settings
 from ai.responder import SAFE_PRICE_REPLY
-from ai.server import build
+from ai.server import CallLog, build
 from ai.tenant_port import GrpcTenantPort
 from kit import db, rpc
 from kit.context import CallContext
@@ -128,9 +128,10 @@ async def engine(migrated) -> AsyncIterator[Any]:
 
 
 class Ai:
-    def __init__(self, stub: pb_grpc.AiServiceStub, breaker: CircuitBreaker) -> None:
+    def __init__(self, stub: pb_grpc.AiServiceStub, breaker: CircuitBreaker, calls: CallLog) -> None:
         self.stub = stub
         self.breaker = breaker
+        self.calls = calls  # drained before a test reads the call log: rows are written after answers
 
 
 @pytest.fixture
@@ -150,10 +151,13 @@ async def ai_server(database_url, engine, tenant_stub, fake, tenant_id) -> Async
         ai_history_token_budget=1000,
     )
     breaker = CircuitBreaker(settings.ai_breaker_failures, settings.ai_breaker_cooldown_seconds)
-    server = build(settings, engine, port=0, tenants=GrpcTenantPort(tenant_stub), breaker=breaker)
+    calls = CallLog(engine)
+    server = build(
+        settings, engine, port=0, tenants=GrpcTenantPort(tenant_stub), breaker=breaker, calls=calls
+    )
     await server.start()
     channel = rpc.make_channel(f"127.0.0.1:{server.port}", deadline=20)
-    yield Ai(pb_grpc.AiServiceStub(channel), breaker)
+    yield Ai(pb_grpc.AiServiceStub(channel), breaker, calls)
     await channel.close()
     await server.stop(0)
 
@@ -219,6 +223,7 @@ class TestTools:
         assert len(fake.requests) == 2
         assert last_tool_result(fake.requests[1])["saved"] == ["purpose", "bedrooms"]
         assert (reply.prompt_tokens, reply.completion_tokens) == (200, 40)
+        await ai_server.calls.drain()
         row = await sql.fetchrow("SELECT model, outcome, prompt_tokens, cost_usd FROM ai.calls WHERE lead_id = $1",
                                  uuid.UUID(lead))  # fmt: skip
         assert (row["model"], row["outcome"], row["prompt_tokens"]) == ("gpt-4o", "ok", 200)
@@ -336,6 +341,7 @@ class TestFailures:
         assert (reply.outcome, reply.text, reply.retry_later) == (pb.OUTCOME_FALLBACK, FALLBACK, True)
         # The qualification still advances (built-in extractor) while the model is down.
         assert {f.name: f.value for f in reply.profile} == {"purpose": "buy", "property_type": "house"}
+        await ai_server.calls.drain()
         assert (
             await sql.fetchval("SELECT outcome FROM ai.calls WHERE lead_id = $1", uuid.UUID(lead))
             == "fallback"
@@ -362,6 +368,7 @@ class TestFailures:
             reply = await ai_server.stub.GenerateReply(ask(tenant_id, "oi", lead_id=lead))
             assert (reply.outcome, reply.text, reply.retry_later) == (pb.OUTCOME_BREAKER_OPEN, FALLBACK, True)
             assert len(fake.requests) == received
+            await ai_server.calls.drain()
             assert (
                 await sql.fetchval("SELECT outcome FROM ai.calls WHERE lead_id = $1", uuid.UUID(lead))
                 == "breaker_open"
