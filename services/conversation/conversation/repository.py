@@ -69,22 +69,9 @@ _INGEST_PARAMS = (
     "media", "location", "reply_id", "raw", "sent_at", "blocked", "leads_soft", "leads_hard",
     "is_opt_in", "delay", "max_wait", "traceparent", "tracestate",
 )  # fmt: skip
-# RecordOutboundSent's common case: our message takes its provider id, which no echo holds and no
-# early status names. Anything else (or a message not ours) is not done, and the general path runs.
-_CLAIM_EXTERNAL_ID = (
-    "WITH taken AS (SELECT 1 FROM conversation.messages"
-    "  WHERE tenant_id = $1 AND provider = $3 AND external_id = $4 AND id <> $2),"
-    " orphans AS (SELECT 1 FROM conversation.message_status_events"
-    "  WHERE tenant_id = $1 AND provider = $3 AND provider_message_id = $4 AND message_id IS NULL),"
-    " claimed AS (UPDATE conversation.messages SET provider = $3, external_id = $4"
-    "  WHERE tenant_id = $1 AND id = $2 AND direction <> 'inbound'"
-    "  AND NOT EXISTS (SELECT 1 FROM taken) AND NOT EXISTS (SELECT 1 FROM orphans)"
-    "  RETURNING status)"
-    " SELECT EXISTS (SELECT 1 FROM claimed) AS done, (SELECT status FROM claimed) AS status"
-)
-
-
-# The same for many messages at once: one row per item, in the items' order.
+# RecordOutboundSent's common case, for one message or many: our message takes its provider id, which
+# no echo holds and no early status names; one row per item, in the items' order. Anything else (or a
+# message not ours) is not done, and the general path runs.
 _CLAIM_EXTERNAL_IDS = (
     "WITH items AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[])"
     "  WITH ORDINALITY AS i(tenant_id, id, provider, external_id, n)),"
@@ -101,23 +88,13 @@ _CLAIM_EXTERNAL_IDS = (
 )
 
 
-async def claim_external_id(
-    connection: AsyncConnection, tenant_id: uuid.UUID, message_id: uuid.UUID, provider: str, external_id: str
-) -> tuple[bool, str | None]:
-    """(done, status): give our outbound message its provider id in one statement that commits alone,
-    when nothing else holds that id and no status waits for it; not done leaves everything untouched.
-    A concurrent echo committing the same id makes it raise asyncpg.UniqueViolationError."""
-    row = (
-        await db.driver_fetch(connection, _CLAIM_EXTERNAL_ID, tenant_id, message_id, provider, external_id)
-    )[0]
-    return bool(row["done"]), row["status"]
-
-
 async def claim_external_ids(
     connection: AsyncConnection, items: list[tuple[uuid.UUID, uuid.UUID, str, str]]
 ) -> list[tuple[bool, str | None]]:
-    """claim_external_id of each (tenant id, message id, provider, external id), in one statement
-    (all or nothing: a unique violation fails them all); each message at most once per call."""
+    """(done, status) of each (tenant id, message id, provider, external id): the provider id given to
+    our outbound message in one statement that commits alone, when nothing else holds that id and no
+    status waits for it; not done leaves it untouched. All or nothing: a unique violation (an echo
+    committing the id meanwhile, or two items with one id) fails them all. Each message once per call."""
     columns = [list(column) for column in zip(*items, strict=True)] if items else [[], [], [], []]
     rows = await db.driver_fetch(connection, _CLAIM_EXTERNAL_IDS, *columns)
     return [(bool(row["done"]), row["status"]) for row in rows]

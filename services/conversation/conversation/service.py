@@ -39,7 +39,6 @@ from conversation.repository import (
     LeadRepository,
     MessageRepository,
     StatusEventRepository,
-    claim_external_id,
     claim_external_ids,
     inbound_many_alone,
 )
@@ -322,9 +321,8 @@ async def try_record_outbound_sent(
 ) -> str | None:
     """record_outbound_sent's common case in one statement (no echo holds the id, no status came
     first): the message's status, or None when it is not that case and nothing was written."""
-    tenant, mid, provider, external_id = sent_args(tenant_id, message_id, provider, provider_message_id)
-    done, status = await claim_external_id(connection, tenant, mid, provider, external_id)
-    return (status or "") if done else None
+    checked = sent_args(tenant_id, message_id, provider, provider_message_id)
+    return (await try_record_outbound_sent_many(connection, [checked]))[0]
 
 
 async def try_record_outbound_sent_many(
