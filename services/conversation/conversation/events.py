@@ -27,12 +27,11 @@ from typing import Any
 import asyncpg
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 from conversation import authz
 from conversation.repository_assign import EVENTS_CHANNEL, notify_live
-from kit import db
 
 log = logging.getLogger(__name__)
 
@@ -91,13 +90,6 @@ class LivePublisher:
                 raise
             except Exception as exc:  # best effort: a dashboard refreshes on reconnect
                 log.warning("live events not published (%d): %s", len(batch), type(exc).__name__)
-
-
-def autocommit(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
-    """kit.db.autocommit_factory, with the live events of its sessions published after their commit."""
-    factory = db.autocommit_factory(sessions)
-    attach(factory.kw["bind"])
-    return factory
 
 
 def attach(engine: AsyncEngine) -> LivePublisher:

@@ -163,10 +163,7 @@ def _in_order(rows: Sequence[Any], count: int) -> list[IngestRow]:
 
 async def inbound_many_alone(connection: AsyncConnection, items: list[dict[str, Any]]) -> list[IngestRow]:
     """IngestRepository.inbound_many as one statement on the raw driver, committed alone."""
-    rows = await db.driver_fetch(
-        connection, _INGEST_MANY_RAW.sql, *_INGEST_MANY_RAW.args(_many_params(items))
-    )
-    return _in_order(rows, len(items))
+    return _in_order(await _INGEST_MANY_RAW.fetch(connection, _many_params(items)), len(items))
 
 
 class LeadRepository:

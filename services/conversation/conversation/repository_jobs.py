@@ -166,11 +166,23 @@ _REPLIED = text(_REPLIED_SQL).bindparams(
 _REPLIED_RAW = db.Raw(_REPLIED_SQL, jsonb=("raw", "fields", "score_reasons"))
 
 
-_HANDED = text(
+_HANDED_SQL = (
     "UPDATE conversation.messages m SET notify_pending = false"
     " FROM unnest(CAST(:tenants AS uuid[]), CAST(:ids AS uuid[])) AS h(tenant_id, id)"
     " WHERE m.tenant_id = h.tenant_id AND m.id = h.id AND m.notify_pending"
 )
+_HANDED = text(_HANDED_SQL)
+_HANDED_RAW = db.Raw(_HANDED_SQL)
+
+
+def _handed_params(messages: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> dict[str, list[uuid.UUID]]:
+    return {"tenants": [t for t, _ in messages], "ids": [m for _, m in messages]}
+
+
+async def handed_alone(connection: AsyncConnection, messages: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> None:
+    """OutboxRepository.handed() of many (tenant id, message id) pairs, in one statement on the raw driver
+    that commits alone."""
+    await _HANDED_RAW.fetch(connection, _handed_params(messages))
 
 
 class Fields(dict[str, Any]):
@@ -188,7 +200,7 @@ async def claim_with_state(connection: AsyncConnection, token: str, lease: float
     with its snapshot's state (found False: the conversation or lead is gone). One statement on the
     raw driver, committed alone."""
     values = {"token": token, "lease": float(lease), "limit": limit}
-    rows = await db.driver_fetch(connection, _CLAIM_WITH_STATE.sql, *_CLAIM_WITH_STATE.args(values))
+    rows = await _CLAIM_WITH_STATE.fetch(connection, values)
     return [Fields(row.items()) for row in rows]
 
 
@@ -198,14 +210,14 @@ async def histories(
     """The newest `limit` messages of several (tenant id, lead id) pairs in one statement, by lead id."""
     values = {"tenants": [t for t, _ in leads], "leads": [lead for _, lead in leads], "limit": limit}
     found: dict[uuid.UUID, list[Fields]] = {lead: [] for _, lead in leads}
-    for row in await db.driver_fetch(connection, _HISTORIES.sql, *_HISTORIES.args(values)):
+    for row in await _HISTORIES.fetch(connection, values):
         found[row["lead_id"]].append(Fields(row.items()))
     return found
 
 
 async def replied_alone(connection: AsyncConnection, values: dict[str, Any]) -> tuple[bool, bool]:
     """ReplyJobRepository.replied, as one statement on the raw driver that commits alone."""
-    row = (await db.driver_fetch(connection, _REPLIED_RAW.sql, *_REPLIED_RAW.args(values)))[0]
+    row = (await _REPLIED_RAW.fetch(connection, values))[0]
     return bool(row["held"]), bool(row["owned"])
 
 
@@ -413,12 +425,7 @@ class OutboxRepository:
         return (await self.session.execute(_OUTBOX_ADD, params)).scalar_one_or_none() is not None
 
     async def handed(self, tenant_id: uuid.UUID, message_id: uuid.UUID) -> None:
-        await self.handed_many([(tenant_id, message_id)])
-
-    async def handed_many(self, messages: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> None:
-        """handed() of many (tenant id, message id) pairs in one statement."""
-        params = {"tenants": [t for t, _ in messages], "ids": [m for _, m in messages]}
-        await self.session.execute(_HANDED, params)
+        await self.session.execute(_HANDED, _handed_params([(tenant_id, message_id)]))
 
     async def unsent_echo(
         self, tenant_id: uuid.UUID, conversation_id: uuid.UUID, body: str

@@ -92,7 +92,6 @@ class ConversationServicer(LiveRpcs, pb_grpc.ConversationServiceServicer):
     ) -> None:
         self.sessions = sessions
         self.engine: AsyncEngine = sessions.kw["bind"]
-        self._autocommit = events.autocommit(sessions)
         self.debounce = debounce
         self.max_wait_factor = max_wait_factor
         self.outbox = outbox

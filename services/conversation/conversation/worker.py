@@ -26,15 +26,14 @@ from dataclasses import dataclass, field
 import grpc
 from opentelemetry import propagate, trace
 from prometheus_client import Counter, Gauge
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from conversation import events as live
 from conversation import replies
 from conversation.assigner import Assigner
 from conversation.domain import Outgoing, window_open
 from conversation.ports import AiPort, NotifyPort
 from conversation.replies import Claimed, LeaseLost, Policy, Snapshot
-from conversation.repository_jobs import OutboxRepository, ReplyJobRepository, now
+from conversation.repository_jobs import OutboxRepository, ReplyJobRepository, handed_alone, now
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("conversation")
@@ -98,14 +97,12 @@ class ReplyWorker:
         self._handed: list[tuple[uuid.UUID, uuid.UUID]] = []
         # Hand-overs to notify of finished jobs: they run outside the job slots.
         self._handing: set[asyncio.Task[None]] = set()
-        self._autocommit_of: tuple[object, async_sessionmaker[AsyncSession]] | None = None
 
-    def _autocommit(self) -> async_sessionmaker[AsyncSession]:
-        """Sessions on the same engine whose statements each commit alone: the reply path's steps that
-        are one atomic statement (the claim, a simple reply, the handed marks) skip BEGIN and COMMIT."""
-        if self._autocommit_of is None or self._autocommit_of[0] is not self.sessions:
-            self._autocommit_of = (self.sessions, live.autocommit(self.sessions))
-        return self._autocommit_of[1]
+    def _connect(self) -> AsyncConnection:
+        """A pooled connection for the reply path's single-statement steps (the claim, a simple reply,
+        the handed marks): each runs on the raw driver and commits alone, without BEGIN and COMMIT."""
+        engine: AsyncEngine = self.sessions.kw["bind"]
+        return engine.connect()
 
     def start(self) -> None:
         loops = []
@@ -192,7 +189,7 @@ class ReplyWorker:
     async def claim(self, limit: int) -> list[tuple[Claimed, Snapshot | None]]:
         """Claim up to `limit` due jobs and read each one's snapshot, in one transaction."""
         token = f"{self.name}:{uuid.uuid4()}"
-        async with self.sessions.kw["bind"].connect() as connection:
+        async with self._connect() as connection:
             return await replies.claim_and_load(connection, token, self.config.lease, limit)
 
     async def _forever(self, step: object, idle: float) -> None:
@@ -281,7 +278,7 @@ class ReplyWorker:
                 outcome = await replies.ai_unavailable(session, job, self.config.policy, error.code().name)
                 return outcome, [], False
         if replies.simple(snap, reply):
-            async with self.sessions.kw["bind"].connect() as connection:
+            async with self._connect() as connection:
                 done = await replies.apply_simple(connection, job, snap, reply)
             if done is not None:
                 return done[0], done[1], False
@@ -309,8 +306,8 @@ class ReplyWorker:
             return False
         batch, self._handed = self._handed, []
         try:
-            async with self._autocommit().begin() as session:
-                await OutboxRepository(session).handed_many(batch)
+            async with self._connect() as connection:
+                await handed_alone(connection, batch)
         except Exception:
             self._handed = [*batch, *self._handed][:HANDED_MAX_PENDING]
             raise

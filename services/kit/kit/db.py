@@ -55,13 +55,6 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def autocommit_factory(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
-    """Sessions on the same engine and pool whose statements each commit alone: for a step that is one
-    atomic statement, BEGIN and COMMIT would be two more round trips for nothing."""
-    engine = sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
-    return async_sessionmaker(engine, expire_on_commit=False)
-
-
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 
 
@@ -89,6 +82,10 @@ class Raw:
 
     def args(self, values: Mapping[str, Any]) -> list[Any]:
         return [orjson.dumps(values[n]).decode() if n in self.jsonb else values[n] for n in self.names]
+
+    async def fetch(self, connection: AsyncConnection, values: Mapping[str, Any]) -> list[asyncpg.Record]:
+        """driver_fetch of this statement with `values` keyed by its parameter names."""
+        return await driver_fetch(connection, self.sql, *self.args(values))
 
 
 async def driver_fetch(connection: AsyncConnection, sql: str, *args: Any) -> list[asyncpg.Record]:
