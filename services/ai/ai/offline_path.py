@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from dataclasses import dataclass, replace
 
@@ -31,6 +30,7 @@ from ai.tenant_port import (
     TenantAiSettings,
     TenantPort,
 )
+from kit.cache import jittered
 
 log = logging.getLogger(__name__)
 # Tenant data this old is refreshed in the background; a settings change applies within about this.
@@ -50,10 +50,6 @@ SUGGESTIONS = 3
 DEFAULT_RULES = HandoffRules(score_threshold=70, keywords=(), on_human_request=True)
 SEARCH_FIELDS = frozenset({"purpose", "property_type", "region", "bedrooms", "budget"})
 TITLE_CHARS = 70
-
-
-def _jittered(seconds: float) -> float:
-    return seconds * (1 - JITTER * random.random())
 
 
 @dataclass(frozen=True)
@@ -136,7 +132,7 @@ class OfflineResponder:
         if len(self._searches) >= SEARCH_CACHE_MAX:
             self._searches = {k: v for k, v in self._searches.items() if v[0] > now}
         self._searches[(tenant_id, filters)] = (
-            now + _jittered(min(SEARCH_CACHE_SECONDS, self.cache_seconds)),
+            now + jittered(min(SEARCH_CACHE_SECONDS, self.cache_seconds), JITTER),
             found,
         )
         return found
@@ -177,7 +173,11 @@ class OfflineResponder:
             until = now + FAILURE_CACHE_SECONDS
             self._cache[tenant_id] = (until, until, data)
         else:
-            self._cache[tenant_id] = (now + _jittered(self.cache_seconds), now + STALE_MAX_SECONDS, data)
+            self._cache[tenant_id] = (
+                now + jittered(self.cache_seconds, JITTER),
+                now + STALE_MAX_SECONDS,
+                data,
+            )
         return data
 
     async def _load(self, tenant_id: str) -> tuple[TenantData, bool]:

@@ -61,12 +61,12 @@ class AiServicer(SimulatorRpcs, pb_grpc.AiServiceServicer):
         sessions: async_sessionmaker[AsyncSession],
         responder: Responder,
         tenants: TenantPort,
-        calls: CallLog | None = None,
+        calls: CallLog,
     ) -> None:
         self.sessions = sessions
         self.responder = responder
         self.tenants = tenants
-        self.calls = calls or CallLog(sessions.kw["bind"])
+        self.calls = calls
 
     async def GenerateReply(
         self, request: pb.GenerateReplyRequest, context: grpc.aio.ServicerContext

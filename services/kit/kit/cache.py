@@ -53,6 +53,11 @@ class _Entry(Generic[V]):
     retry_at: float = 0.0  # no background refresh before then (set after a failed one)
 
 
+def jittered(ttl: float, jitter: float) -> float:
+    """A freshness in [ttl × (1 - jitter), ttl]: shorter only, never past the promised ttl."""
+    return ttl * (1.0 - jitter * random.random())
+
+
 class TtlCache(Generic[K, V]):
     def __init__(
         self,
@@ -138,10 +143,10 @@ class TtlCache(Generic[K, V]):
     ) -> V | None:
         try:
             value: V | None = await load()
-            self._store(key, value, self._jittered(self.ttl), self.max_stale)
+            self._store(key, value, jittered(self.ttl, self.jitter), self.max_stale)
         except Missing:
             value = None
-            fresh = self._jittered(self.negative_ttl)
+            fresh = jittered(self.negative_ttl, self.jitter)
             self._store(key, None, fresh, fresh)
         except BaseException as error:
             if isinstance(error, asyncio.CancelledError):
@@ -154,10 +159,6 @@ class TtlCache(Generic[K, V]):
             self._loading.pop(key, None)
         future.set_result(value)
         return value
-
-    def _jittered(self, ttl: float) -> float:
-        """A freshness in [ttl × (1 - jitter), ttl]: shorter only, never past the promised ttl."""
-        return ttl * (1.0 - self.jitter * random.random())
 
     def _store(self, key: K, value: V | None, fresh_for: float, stale_for: float) -> None:
         now = self._clock()
