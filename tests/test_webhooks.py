@@ -335,3 +335,68 @@ class TestTraces:
         assert server and any("/api/v1/webhook/zapi/{token}" in str(s.attributes) for s in server)
         for span in finished:
             assert token not in span.name and token not in str(dict(span.attributes or {})), span.name
+
+
+class TestFastPath:
+    """The webhook POSTs are answered in front of FastAPI's stack (gateway/fastpath.py): what that
+    stack gave every request must still be there."""
+
+    async def test_the_request_id_is_echoed_or_made(self, gateway, tenant):
+        body = load("zapi_text", **{"3EB0C767D71D9A0E3A1F01": uuid.uuid4().hex})
+        given = await gateway.post(tenant.path("zapi"), content=body, headers={**JSON, "X-Request-ID": "rq-123"})
+        assert given.status_code == 200 and given.headers["x-request-id"] == "rq-123"
+        made = await gateway.post(tenant.path("zapi"), content=body, headers=JSON)
+        assert len(made.headers["x-request-id"]) == 32 and made.headers["x-request-id"] != "rq-123"
+        refused = await gateway.post(
+            "/api/v1/webhook/zapi", content=body, headers={**JSON, "X-Request-ID": "rq-456"}
+        )
+        assert refused.status_code == 401
+        assert refused.headers["x-request-id"] == "rq-456"
+        assert refused.json()["error"] == {
+            "code": "unauthenticated",
+            "message": refused.json()["error"]["message"],
+            "request_id": "rq-456",
+        }
+
+    async def test_a_streamed_body_over_the_cap_is_413_without_reading_it_all(
+        self, gateway, tenant, database_url
+    ):
+        chunks_read = 0
+
+        async def chunks():
+            nonlocal chunks_read
+            for _ in range(64):  # 64 × 64 KiB = 4 MiB offered, without a content-length
+                chunks_read += 1
+                yield b"x" * 65536
+
+        before = await messages(database_url, tenant.id)
+        response = await gateway.post(tenant.path("zapi"), content=chunks(), headers=JSON)
+        assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
+        assert chunks_read <= 17  # stopped just past 1 MiB
+        assert await messages(database_url, tenant.id) == before
+
+    async def test_an_incoming_trace_is_continued(self, gateway, tenant, spans):
+        trace_id = uuid.uuid4().hex
+        traceparent = f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"
+        body = load("zapi_text", **{"3EB0C767D71D9A0E3A1F01": uuid.uuid4().hex})
+        response = await gateway.post(tenant.path("zapi"), content=body, headers={**JSON, "traceparent": traceparent})
+        assert response.status_code == 200
+        mine = [s for s in spans.get_finished_spans() if format(s.context.trace_id, "032x") == trace_id]
+        server = [s for s in mine if s.name == "POST /api/v1/webhook/{provider}/{token}"]
+        assert len(server) == 1 and server[0].attributes["http.response.status_code"] == 200
+        assert server[0].attributes["http.route"] == "/api/v1/webhook/{provider}/{token}"
+        assert any(s.name == "gateway.ingest_batch" and s.parent.span_id == server[0].context.span_id for s in mine)
+
+    async def test_requests_are_counted_by_route_template(self, gateway, tenant):
+        body = load("zapi_text", **{"3EB0C767D71D9A0E3A1F01": uuid.uuid4().hex})
+        assert (await gateway.post(tenant.path("zapi"), content=body, headers=JSON)).status_code == 200
+        assert (await gateway.post("/api/v1/webhook/zapi", content=body, headers=JSON)).status_code == 401
+        exposed = (await gateway.get("/metrics")).text
+        assert 'route="/api/v1/webhook/{provider}/{token}",status="200"' in exposed
+        assert 'route="/api/v1/webhook/{provider}",status="401"' in exposed
+        assert tenant.path("zapi").rsplit("/", 1)[1] not in exposed
+
+    @pytest.mark.parametrize("path", ["/api/v1/webhook/zapi/" + "a" * 32 + "/more", "/api/v1/webhook/"])
+    async def test_other_paths_under_the_prefix_are_not_webhooks(self, gateway, path):
+        response = await gateway.post(path, json={"a": 1})
+        assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"

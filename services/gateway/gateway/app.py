@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
-from gateway import errors
+from gateway import errors, fastpath
 from gateway.auth import PrincipalCache, Tokens
 from gateway.clients import Clients
 from gateway.config import Settings
@@ -55,6 +56,17 @@ def _redis_ping(url: str | None) -> tuple[Any, Callable[[], Awaitable[Any]] | No
     return client, ping
 
 
+class GatewayApp(FastAPI):
+    """FastAPI, with the webhook POSTs answered by gateway.fastpath before its middleware stack."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        webhook = fastpath.route_of(scope)
+        if webhook is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await fastpath.serve(self, scope, receive, send, *webhook)
+
+
 def create_app(settings: Settings, clients: Clients | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -97,7 +109,7 @@ def create_app(settings: Settings, clients: Clients | None = None) -> FastAPI:
                 await redis_client.aclose()
             await engine.dispose()
 
-    app = FastAPI(
+    app = GatewayApp(
         title="Vellarys API",
         version="0.1.0",
         description="WhatsApp lead answering: provider webhooks and the dashboard REST API.",
@@ -112,10 +124,9 @@ def create_app(settings: Settings, clients: Clients | None = None) -> FastAPI:
     app.state.principals = PrincipalCache()
     errors.install(app)
 
-    # Webhooks first, and as the app's own routes rather than an included router: routes are
-    # matched in order, an included router is re-checked for changes on every request, and
-    # webhooks are nearly all of the traffic.
-    app.router.routes.extend(webhooks.router.routes)
+    # The webhook POSTs are answered by GatewayApp.__call__ before routing; their routes here
+    # document them and serve Meta's GET handshake.
+    app.include_router(webhooks.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     for router in (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -30,14 +31,23 @@ HTTP_CODES = {
 }
 
 
-def error_body(status: int, code: str, message: str, request: Request, details: Any = None) -> JSONResponse:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if details is not None:
-        error["details"] = details
-    request_id = getattr(request.state, "request_id", None)
-    if request_id:
-        error["request_id"] = request_id
-    return JSONResponse({"error": error}, status_code=status)
+@dataclass(frozen=True)
+class Problem:
+    """What an exception answers: the status and the body's error object (and extra headers)."""
+
+    status: int
+    code: str
+    message: str
+    details: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def body(self, request_id: str | None) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            error["details"] = self.details
+        if request_id:
+            error["request_id"] = request_id
+        return {"error": error}
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -45,46 +55,43 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or ".".join(str(p) for p in loc)
 
 
-async def _validation(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    details = [
-        {"field": _field(tuple(e.get("loc", ()))), "problem": str(e.get("msg", "invalid"))}
-        for e in exc.errors()
-    ]
-    summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details)
-    return error_body(422, "invalid_argument", summary or "invalid request", request, details)
+def problem_of(exc: Exception, where: str) -> Problem:
+    """The answer to any exception a request raised; `where` ("POST /path") names it in the log."""
+    if isinstance(exc, RequestValidationError):
+        details = [
+            {"field": _field(tuple(e.get("loc", ()))), "problem": str(e.get("msg", "invalid"))}
+            for e in exc.errors()
+        ]
+        summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details)
+        return Problem(422, "invalid_argument", summary or "invalid request", details)
+    if isinstance(exc, StarletteHTTPException):
+        code = HTTP_CODES.get(exc.status_code, "error")
+        return Problem(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
+    if isinstance(exc, grpc.aio.AioRpcError):
+        status_code = exc.code()
+        status = http_status(status_code)
+        if status >= 500:
+            log.warning("upstream %s: %s", status_code.name, exc.details())
+        message = exc.details() or status_code.name.lower()
+        if status_code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            message = "a backend service is unavailable, try again shortly"
+        elif status == 500:
+            message = "internal error"
+        return Problem(status, error_slug(status_code), message)
+    log.error("unhandled error on %s", where, exc_info=exc)
+    return Problem(500, "internal", "internal error")
 
 
-async def _http(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    code = HTTP_CODES.get(exc.status_code, "error")
-    response = error_body(exc.status_code, code, str(exc.detail), request)
-    for key, value in (exc.headers or {}).items():
+async def _handle(request: Request, exc: Exception) -> JSONResponse:
+    problem = problem_of(exc, f"{request.method} {request.url.path}")
+    response = JSONResponse(
+        problem.body(getattr(request.state, "request_id", None)), status_code=problem.status
+    )
+    for key, value in problem.headers.items():
         response.headers[key] = value
     return response
 
 
-async def _grpc(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, grpc.aio.AioRpcError)
-    status_code = exc.code()
-    status = http_status(status_code)
-    if status >= 500:
-        log.warning("upstream %s: %s", status_code.name, exc.details())
-    message = exc.details() or status_code.name.lower()
-    if status_code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-        message = "a backend service is unavailable, try again shortly"
-    elif status == 500:
-        message = "internal error"
-    return error_body(status, error_slug(status_code), message, request)
-
-
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_body(500, "internal", "internal error", request)
-
-
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, _validation)
-    app.add_exception_handler(StarletteHTTPException, _http)
-    app.add_exception_handler(grpc.aio.AioRpcError, _grpc)
-    app.add_exception_handler(Exception, _unexpected)
+    for kind in (RequestValidationError, StarletteHTTPException, grpc.aio.AioRpcError, Exception):
+        app.add_exception_handler(kind, _handle)

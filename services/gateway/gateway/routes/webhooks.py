@@ -1,5 +1,9 @@
 """Provider webhooks: POST /api/v1/webhook/{provider}[/{token}] and Meta's GET handshake.
 
+The served app answers the POSTs in gateway/fastpath.py, in front of FastAPI's stack (nearly all
+traffic is webhooks, and that stack was half the gateway's CPU per webhook); the routes below declare
+them for OpenAPI and answer identically through the same `receive_webhook` when they are reached.
+
 Bad input gets a clear 4xx and writes nothing; an authentic payload is answered 200 once what it
 carries is committed — even when we could not parse all of it (a non-2xx makes providers retry for
 days), in which case the parts we could not use are listed in `ignored`.
@@ -9,15 +13,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal, get_args
 
 import grpc
 import orjson
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
-from fastapi.routing import APIRoute
 
 from gateway.batcher import ItemFailed
 from gateway.ingress import WEBHOOKS, Ingress, Rejected
@@ -26,6 +29,8 @@ from gateway.providers import PARSERS, canonical, signatures
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
+TOO_LARGE = f"webhook body larger than {MAX_BODY} bytes"
+RETRY = {"Retry-After": "5"}
 ProviderName = Literal["zapi", "dialog360", "gupshup", "meta"]
 PROVIDERS: tuple[str, ...] = get_args(ProviderName)
 URL_KEY_SHAPE = r"^[A-Za-z0-9_\-]{16,128}$"  # what a channel's URL token looks like
@@ -40,56 +45,36 @@ class OrjsonResponse(JSONResponse):
         return orjson.dumps(content)
 
 
-class WebhookRoute(APIRoute):
-    """The POST routes are called without FastAPI's dependency solving (a measurable share of the
-    gateway's CPU per webhook): the two path parameters are checked here, with the same 422 answers,
-    and the endpoint gets only them and the request. OpenAPI still documents the declared signature."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        if self.methods != {"POST"}:
-            return super().get_route_handler()  # Meta's GET handshake: its query needs validating
-        endpoint = self.endpoint
-
-        async def handle(request: Request) -> Response:
-            params = request.path_params
-            provider = params["provider"]
-            if provider not in PROVIDERS:
-                message = f"Input should be {', '.join(repr(p) for p in PROVIDERS)}"
-                raise RequestValidationError(
-                    [{"loc": ("path", "provider"), "msg": message, "type": "literal_error"}]
-                )
-            arguments: dict[str, Any] = {"provider": provider, "request": request}
-            if "token" in params:
-                if not _TOKEN.match(params["token"]):
-                    message = f"String should match pattern '{URL_KEY_SHAPE}'"
-                    raise RequestValidationError(
-                        [{"loc": ("path", "token"), "msg": message, "type": "string_pattern_mismatch"}]
-                    )
-                arguments["token"] = params["token"]
-            response: Response = await endpoint(**arguments)
-            return response
-
-        return handle
-
-
-router = APIRouter(prefix="/api/v1/webhook", tags=["webhooks"], route_class=WebhookRoute)
+router = APIRouter(prefix="/api/v1/webhook", tags=["webhooks"])
 
 
 async def _read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
-        raise HTTPException(413, f"webhook body larger than {MAX_BODY} bytes")
+        raise HTTPException(413, TOO_LARGE)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY:
-            raise HTTPException(413, f"webhook body larger than {MAX_BODY} bytes")
+            raise HTTPException(413, TOO_LARGE)
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _payload(request: Request, body: bytes) -> dict[str, Any]:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+def check_route(provider: str, token: str | None) -> None:
+    """The path parameters' checks, with FastAPI's 422 wording (the fast path does not validate)."""
+    if provider not in PROVIDERS:
+        message = f"Input should be {', '.join(repr(p) for p in PROVIDERS)}"
+        raise RequestValidationError([{"loc": ("path", "provider"), "msg": message, "type": "literal_error"}])
+    if token is not None and not _TOKEN.match(token):
+        message = f"String should match pattern '{URL_KEY_SHAPE}'"
+        raise RequestValidationError(
+            [{"loc": ("path", "token"), "msg": message, "type": "string_pattern_mismatch"}]
+        )
+
+
+def _payload(content_type: str, body: bytes) -> dict[str, Any]:
+    content_type = content_type.split(";")[0].strip().lower()
     if content_type != "application/json":
         raise HTTPException(
             415, f"webhooks must be application/json, got {content_type or 'no content type'}"
@@ -103,16 +88,22 @@ def _payload(request: Request, body: bytes) -> dict[str, Any]:
     return payload
 
 
-async def _receive(provider: str, token: str | None, request: Request) -> JSONResponse:
-    ingress: Ingress = request.app.state.ingress
-    body = await _read_body(request)
-    payload = _payload(request, body)
+async def receive_webhook(
+    ingress: Ingress,
+    provider: str,
+    token: str | None,
+    body: bytes,
+    content_type: str,
+    headers: Mapping[str, str],
+) -> dict[str, Any]:
+    """One webhook, start to end: the 200 answer's body, or HTTPException with the 4xx/503."""
+    payload = _payload(content_type, body)
     if canonical.connectivity_test(payload) is not None:
         WEBHOOKS.labels(provider, "test").inc()
-        return OrjsonResponse({"status": "ok", "test": True})
+        return {"status": "ok", "test": True}
     result = PARSERS[provider](payload, None)
     try:
-        channels = await ingress.authenticate(provider, token, result, body, request.headers)
+        channels = await ingress.authenticate(provider, token, result, body, headers)
     except Rejected as rejected:
         WEBHOOKS.labels(provider, "rejected").inc()
         raise HTTPException(rejected.status, rejected.message) from None
@@ -124,19 +115,24 @@ async def _receive(provider: str, token: str | None, request: Request) -> JSONRe
             raise HTTPException(400, f"message refused: {failed.message}") from None
         WEBHOOKS.labels(provider, "unavailable").inc()
         log.warning("webhook not stored (%s): the provider will retry", failed.code.name)
-        raise HTTPException(
-            503, "storage is unavailable: retry later", headers={"Retry-After": "5"}
-        ) from None
+        raise HTTPException(503, "storage is unavailable: retry later", headers=RETRY) from None
     except grpc.aio.AioRpcError as error:
         WEBHOOKS.labels(provider, "unavailable").inc()
         log.warning("webhook not stored (%s): the provider will retry", error.code().name)
-        raise HTTPException(
-            503, "storage is unavailable: retry later", headers={"Retry-After": "5"}
-        ) from None
+        raise HTTPException(503, "storage is unavailable: retry later", headers=RETRY) from None
     if outcome.ignored:
         log.info("webhook parts not used: %s", "; ".join(outcome.ignored))
     WEBHOOKS.labels(provider, "ok").inc()
-    return OrjsonResponse(outcome.body())
+    return outcome.body()
+
+
+async def _receive(provider: str, token: str | None, request: Request) -> JSONResponse:
+    body = await _read_body(request)
+    content_type = request.headers.get("content-type", "")
+    answer = await receive_webhook(
+        request.app.state.ingress, provider, token, body, content_type, request.headers
+    )
+    return OrjsonResponse(answer)
 
 
 _responses: dict[int | str, dict[str, Any]] = {
