@@ -6,7 +6,7 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.config import Settings
-from kit import config, errortracking, logs, rpc, telemetry
+from kit import config, errortracking, logs, rpc, runtime, telemetry
 
 
 def main() -> int:
@@ -18,8 +18,10 @@ def main() -> int:
     telemetry.configure("gateway")
     logs.configure("gateway", settings.log_level, settings.log_format)
     errortracking.configure("gateway", settings.sentry_dsn, settings.environment.value)
+    app = create_app(settings)
+    runtime.settle_heap()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.gateway_host,
         port=settings.gateway_port,
         log_config=None,

@@ -9,7 +9,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kit import config, errortracking, logs, metrics, migrate, rpc, telemetry
+from kit import config, errortracking, logs, metrics, migrate, rpc, runtime, telemetry
 from kit.config import CommonSettings
 
 S = TypeVar("S", bound=CommonSettings)
@@ -52,6 +52,7 @@ def run(
             config.DEFAULT_METRICS_PORTS.get(service, 0) if port is None else port, settings.metrics_host
         )
     install_uvloop()
+    runtime.settle_heap()
     try:
         asyncio.run(runner(settings))
     except KeyboardInterrupt:
