@@ -89,3 +89,36 @@ async def test_runbook_tenant_creation_is_one_trace_down_to_the_database(gateway
         s for s in finished if "db.system" in (s.attributes or {}) or "db.system.name" in (s.attributes or {})
     ]
     assert any(create in chain(s) for s in db_spans), "the tenant's queries belong to the trace"
+
+
+async def test_statements_get_spans_only_inside_sampled_traces(spans, database_url):
+    import asyncpg
+    from opentelemetry import context, trace
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    from kit.dbadmin import asyncpg_dsn
+
+    connection = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        with trace.get_tracer("test").start_as_current_span("sampled parent") as parent:
+            await connection.fetchval("SELECT 1")
+            await (await connection.prepare("SELECT 2")).fetchval()
+        sampled = [s for s in spans.get_finished_spans() if s.name == "SELECT"]
+        assert len(sampled) == 2 and all(
+            s.parent.span_id == parent.get_span_context().span_id for s in sampled
+        )
+
+        spans.clear()
+        unsampled = SpanContext(
+            trace_id=uuid.uuid4().int >> 64, span_id=7, is_remote=True, trace_flags=TraceFlags(0)
+        )
+        token = context.attach(trace.set_span_in_context(NonRecordingSpan(unsampled)))
+        try:
+            await connection.fetchval("SELECT 3")
+            await (await connection.prepare("SELECT 4")).fetchval()
+        finally:
+            context.detach(token)
+        await connection.fetchval("SELECT 5")  # outside any trace
+        assert [s.name for s in spans.get_finished_spans()] == []
+    finally:
+        await connection.close()
