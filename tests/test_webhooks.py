@@ -343,7 +343,9 @@ class TestFastPath:
 
     async def test_the_request_id_is_echoed_or_made(self, gateway, tenant):
         body = load("zapi_text", **{"3EB0C767D71D9A0E3A1F01": uuid.uuid4().hex})
-        given = await gateway.post(tenant.path("zapi"), content=body, headers={**JSON, "X-Request-ID": "rq-123"})
+        given = await gateway.post(
+            tenant.path("zapi"), content=body, headers={**JSON, "X-Request-ID": "rq-123"}
+        )
         assert given.status_code == 200 and given.headers["x-request-id"] == "rq-123"
         made = await gateway.post(tenant.path("zapi"), content=body, headers=JSON)
         assert len(made.headers["x-request-id"]) == 32 and made.headers["x-request-id"] != "rq-123"
@@ -379,13 +381,17 @@ class TestFastPath:
         trace_id = uuid.uuid4().hex
         traceparent = f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"
         body = load("zapi_text", **{"3EB0C767D71D9A0E3A1F01": uuid.uuid4().hex})
-        response = await gateway.post(tenant.path("zapi"), content=body, headers={**JSON, "traceparent": traceparent})
+        response = await gateway.post(
+            tenant.path("zapi"), content=body, headers={**JSON, "traceparent": traceparent}
+        )
         assert response.status_code == 200
         mine = [s for s in spans.get_finished_spans() if format(s.context.trace_id, "032x") == trace_id]
         server = [s for s in mine if s.name == "POST /api/v1/webhook/{provider}/{token}"]
         assert len(server) == 1 and server[0].attributes["http.response.status_code"] == 200
         assert server[0].attributes["http.route"] == "/api/v1/webhook/{provider}/{token}"
-        assert any(s.name == "gateway.ingest_batch" and s.parent.span_id == server[0].context.span_id for s in mine)
+        assert any(
+            s.name == "gateway.ingest_batch" and s.parent.span_id == server[0].context.span_id for s in mine
+        )
 
     async def test_requests_are_counted_by_route_template(self, gateway, tenant):
         body = load("zapi_text", **{"3EB0C767D71D9A0E3A1F01": uuid.uuid4().hex})
@@ -400,3 +406,53 @@ class TestFastPath:
     async def test_other_paths_under_the_prefix_are_not_webhooks(self, gateway, path):
         response = await gateway.post(path, json={"a": 1})
         assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+
+
+class TestRoutingChanges:
+    async def test_a_deactivated_channel_is_refused_within_seconds_whatever_the_cache_ttl(
+        self, servers, database_url
+    ):
+        import httpx
+
+        from gateway.app import create_app
+        from gateway.clients import Clients
+        from gateway.config import Settings
+        from kit.testing import settings_for_tests
+
+        settings = settings_for_tests(
+            Settings,
+            database_url,
+            channel_cache_seconds=300,  # only the routing epoch can explain a change within the test
+            channel_epoch_seconds=0.1,
+            **{f"{n}_addr": f"127.0.0.1:{s.port}" for n, s in servers.items()},
+        )
+        mine = await make_tenant(servers["tenant"].port)
+        app = create_app(settings, clients=Clients.connect(settings))
+        channel = rpc.make_channel(f"127.0.0.1:{servers['tenant'].port}")
+        stub = tenant_pb2_grpc.TenantServiceStub(channel)
+        admin = CallContext(tenant_id=mine.id, actor_id=str(uuid.uuid4()), role="admin").metadata()
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+
+                async def post() -> int:
+                    body = load("zapi_text", **{"3EB0C767D71D9A0E3A1F01": uuid.uuid4().hex})
+                    return (await client.post(mine.path("zapi"), content=body, headers=JSON)).status_code
+
+                assert await post() == 200  # resolved and cached for 300 s
+                listed = await stub.ListChannels(pb.ListChannelsRequest(tenant_id=mine.id), metadata=admin)
+                zapi = next(c for c in listed.channels if c.provider == pb.PROVIDER_ZAPI)
+                await stub.UpdateChannel(
+                    pb.UpdateChannelRequest(tenant_id=mine.id, channel_id=zapi.id, active=False),
+                    metadata=admin,
+                )
+                statuses = []
+                for _ in range(50):  # up to 5 s; the epoch is read every 0.1 s
+                    statuses.append(await post())
+                    if statuses[-1] == 401:
+                        break
+                    await asyncio.sleep(0.1)
+                assert statuses[-1] == 401, statuses
+                # At most the requests of one poll interval and one background refresh got through.
+                assert len(statuses) <= 10, statuses
+        await channel.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -99,10 +101,19 @@ def create_app(settings: Settings, clients: Clients | None = None) -> FastAPI:
             timeout=settings.health_check_timeout,
             cache_seconds=settings.health_cache_seconds,
         )
+        follower = (
+            asyncio.create_task(app.state.ingress.follow_routing(settings.channel_epoch_seconds))
+            if settings.channel_epoch_seconds > 0
+            else None
+        )
         log.info("gateway ready (redis: %s)", app.state.mode["redis"])
         try:
             yield
         finally:
+            if follower is not None:
+                follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follower
             if clients is None:
                 await own_clients.close()
             if redis_client is not None:

@@ -12,9 +12,11 @@ class Settings(CommonSettings):
     # How long /api/health/detailed reuses its last answer, so probes can't hammer dependencies.
     health_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     health_check_timeout: float = Field(default=2.0, gt=0, le=30)
-    # How long a resolved channel (tenant, limits, webhook secrets) is reused: settings changes
-    # reach every gateway within this many seconds.
-    channel_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # How long a resolved channel (tenant, limits, webhook secrets) is reused without news from the
+    # tenant service; the routing epoch, polled every channel_epoch_seconds (0: never), refreshes
+    # them as soon as anything they depend on changed.
+    channel_cache_seconds: float = Field(default=30.0, ge=0, le=300)
+    channel_epoch_seconds: float = Field(default=1.0, ge=0, le=60)
     # Webhook messages stored together in one IngestBatch call (one transaction) at most, and how
     # many such calls may be in flight at once; a message never waits while fewer are in flight.
     ingest_batch_max: int = Field(default=128, ge=1, le=1000)

@@ -12,12 +12,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import random
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from prometheus_client import Counter
 
 from gateway.batcher import IngestBatcher
@@ -31,6 +34,19 @@ from vellarys.conversation.v1 import conversation_pb2 as conv_pb
 from vellarys.tenant.v1 import tenant_pb2 as tenant_pb
 
 log = logging.getLogger(__name__)
+
+# A context whose trace is never sampled: calls made in it tell the callee (parent-based sampling)
+# not to trace them either.
+_NEVER_SAMPLED = trace.set_span_in_context(
+    trace.NonRecordingSpan(
+        trace.SpanContext(
+            trace_id=random.getrandbits(128) | 1,
+            span_id=random.getrandbits(64) | 1,
+            is_remote=False,
+            trace_flags=trace.TraceFlags(trace.TraceFlags.DEFAULT),
+        )
+    )
+)
 
 PROVIDER_PB = {
     "zapi": tenant_pb.PROVIDER_ZAPI,
@@ -131,14 +147,43 @@ class Ingress:
         self.clients = clients
         self.counter = counter
         # Fresh for 75-100 % of CHANNEL_CACHE_SECONDS (jitter), so channels resolved together are not
-        # refreshed together. An answer is never older than 3× that (15 s by default, the bound if the
-        # tenant service is unreachable); on a channel receiving webhooks a settings change shows
-        # within CHANNEL_CACHE_SECONDS plus one lookup.
+        # refreshed together, and all due at once when tenant's routing epoch moves (follow_routing):
+        # on a channel receiving webhooks a settings change shows within CHANNEL_EPOCH_SECONDS plus
+        # one lookup, or CHANNEL_CACHE_SECONDS plus one lookup if the epoch cannot be read. An
+        # answer is never older than 3× CHANNEL_CACHE_SECONDS (the bound while tenant is unreachable).
         self.channels: TtlCache[tuple[str, str, str], ResolvedChannel] = TtlCache(
             cache_ttl, negative_ttl=2.0, name="gateway channel cache"
         )
         self._service = CallContext(role=SERVICE_ROLE).metadata()
         self.batcher = IngestBatcher(self._send_batch, batch_max, batch_inflight)
+
+    async def follow_routing(self, every: float) -> None:
+        """Poll tenant's routing epoch every `every` seconds, forever; when it moves, every cached
+        channel is refreshed on its next use (kit.cache.TtlCache.expire_all). Runs outside any
+        trace: a poll a second is not worth a trace."""
+        otel_context.attach(_NEVER_SAMPLED)
+        seen: int | None = None
+        failing = False
+        while True:
+            try:
+                reply = await self.clients.tenant.GetRoutingEpoch(
+                    tenant_pb.GetRoutingEpochRequest(), metadata=self._service, timeout=max(every, 1.0)
+                )
+            except grpc.aio.AioRpcError as error:
+                if not failing:
+                    log.warning(
+                        "routing epoch unreadable (%s): channel settings now refresh every %.0f s",
+                        error.code().name,
+                        self.channels.ttl,
+                    )
+                failing = True
+            else:
+                if failing:
+                    log.info("routing epoch readable again")
+                if seen is not None and reply.epoch != seen:
+                    self.channels.expire_all()
+                seen, failing = reply.epoch, False
+            await asyncio.sleep(every)
 
     async def _send_batch(self, request: conv_pb.IngestBatchRequest) -> conv_pb.IngestBatchResponse:
         reply: conv_pb.IngestBatchResponse = await self.clients.conversation.IngestBatch(

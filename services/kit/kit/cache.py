@@ -22,6 +22,11 @@ way), never served stale, so a flood of unknown keys cannot turn into a flood of
 is seen within `negative_ttl`; a refresh that finds the key gone replaces the value with a miss.
 Concurrent loads of one key share one call to the loader. At most `max_entries` keys are kept; the
 least recently stored goes first.
+
+`expire_all()` is for a source that can say "something changed" (the gateway's channels poll
+tenant's routing epoch): every value becomes stale at once (served while its refresh runs, as
+above), every miss is forgotten, and a load that was in flight stores its answer already stale,
+since it may have read the source before the change.
 """
 
 from __future__ import annotations
@@ -84,6 +89,7 @@ class TtlCache(Generic[K, V]):
         self._entries: OrderedDict[K, _Entry[V]] = OrderedDict()
         self._loading: dict[K, asyncio.Future[V | None]] = {}
         self._refreshes: set[asyncio.Task[None]] = set()  # strong references while they run
+        self._generation = 0  # moved by expire_all: loads begun before it store stale answers
 
     async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V | None:
         """The value, or None when the loader said Missing. Loader errors propagate, uncached."""
@@ -105,6 +111,17 @@ class TtlCache(Generic[K, V]):
 
     def invalidate(self, key: K) -> None:
         self._entries.pop(key, None)
+
+    def expire_all(self) -> None:
+        """The source changed: refresh every value on its next use, forget every miss."""
+        self._generation += 1
+        now = self._clock()
+        for key, entry in list(self._entries.items()):
+            if entry.value is None:
+                del self._entries[key]
+            else:
+                entry.fresh_until = min(entry.fresh_until, now)
+                entry.retry_at = 0.0
 
     async def wait_for_refreshes(self) -> None:
         """Until the background refreshes running now have finished (tests, shutdown)."""
@@ -141,13 +158,16 @@ class TtlCache(Generic[K, V]):
     async def _load(
         self, key: K, load: Callable[[], Awaitable[V]], future: asyncio.Future[V | None]
     ) -> V | None:
+        generation = self._generation
         try:
             value: V | None = await load()
-            self._store(key, value, jittered(self.ttl, self.jitter), self.max_stale)
+            current = generation == self._generation
+            self._store(key, value, jittered(self.ttl, self.jitter) if current else 0.0, self.max_stale)
         except Missing:
             value = None
-            fresh = jittered(self.negative_ttl, self.jitter)
-            self._store(key, None, fresh, fresh)
+            if generation == self._generation:
+                fresh = jittered(self.negative_ttl, self.jitter)
+                self._store(key, None, fresh, fresh)
         except BaseException as error:
             if isinstance(error, asyncio.CancelledError):
                 future.cancel()

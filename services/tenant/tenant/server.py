@@ -200,6 +200,13 @@ class TenantServicer(IdentityRpcs, CatalogRpcs, SellerRpcs, PlacesRpcs, pb_grpc.
             verification=settings_service.verification_secrets(self.box, route.secrets_encrypted),
         )
 
+    async def GetRoutingEpoch(
+        self, request: pb.GetRoutingEpochRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetRoutingEpochResponse:
+        """Polled every second by each gateway: one single-row read."""
+        async with self.engine.connect() as connection:
+            return pb.GetRoutingEpochResponse(epoch=await service.routing_epoch(connection))
+
 
 def build(settings: Settings, engine: AsyncEngine, port: int | None = None) -> rpc.Server:
     sessions = db.session_factory(engine)

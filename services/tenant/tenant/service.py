@@ -184,6 +184,10 @@ async def get_tenant(session: AsyncSession, tenant_id: str) -> Tenant:
     return tenant
 
 
+async def routing_epoch(connection: AsyncConnection) -> int:
+    return await ChannelRouteRepository(connection).epoch()
+
+
 async def resolve_channel(
     connection: AsyncConnection, *, provider: str, external_id: str, webhook_token: str
 ) -> ChannelRoute:

@@ -148,6 +148,16 @@ class GetTenantResponse(_message.Message):
     tenant: Tenant
     def __init__(self, tenant: _Optional[_Union[Tenant, _Mapping]] = ...) -> None: ...
 
+class GetRoutingEpochRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetRoutingEpochResponse(_message.Message):
+    __slots__ = ("epoch",)
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    epoch: int
+    def __init__(self, epoch: _Optional[int] = ...) -> None: ...
+
 class ResolveChannelRequest(_message.Message):
     __slots__ = ("provider", "external_id", "webhook_token")
     PROVIDER_FIELD_NUMBER: _ClassVar[int]

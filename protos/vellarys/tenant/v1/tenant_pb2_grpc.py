@@ -50,6 +50,11 @@ class TenantServiceStub:
                 request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ResolveChannelRequest.SerializeToString,
                 response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ResolveChannelResponse.FromString,
                 _registered_method=True)
+        self.GetRoutingEpoch = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/GetRoutingEpoch',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetRoutingEpochRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetRoutingEpochResponse.FromString,
+                _registered_method=True)
         self.ListChannels = channel.unary_unary(
                 '/vellarys.tenant.v1.TenantService/ListChannels',
                 request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListChannelsRequest.SerializeToString,
@@ -266,6 +271,15 @@ class TenantServiceServicer:
     def ResolveChannel(self, request, context):
         """Finds the tenant and channel that own a provider identity (instance id, phone_number_id,
         app name) or a per-channel webhook token. NOT_FOUND when nobody owns it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRoutingEpoch(self, request, context):
+        """A counter that moves (in the same transaction) whenever any ResolveChannel answer may have
+        changed: a channel added, changed or removed, a tenant suspended or given other limits.
+        Callers that cache ResolveChannel poll it to refresh at once instead of waiting for a ttl.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -539,6 +553,11 @@ def add_TenantServiceServicer_to_server(servicer, server):
                     servicer.ResolveChannel,
                     request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ResolveChannelRequest.FromString,
                     response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ResolveChannelResponse.SerializeToString,
+            ),
+            'GetRoutingEpoch': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRoutingEpoch,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetRoutingEpochRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetRoutingEpochResponse.SerializeToString,
             ),
             'ListChannels': grpc.unary_unary_rpc_method_handler(
                     servicer.ListChannels,
@@ -818,6 +837,33 @@ class TenantService:
             '/vellarys.tenant.v1.TenantService/ResolveChannel',
             vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ResolveChannelRequest.SerializeToString,
             vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ResolveChannelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRoutingEpoch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/GetRoutingEpoch',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetRoutingEpochRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetRoutingEpochResponse.FromString,
             options,
             channel_credentials,
             insecure,

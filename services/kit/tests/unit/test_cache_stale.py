@@ -187,3 +187,46 @@ async def test_zero_ttl_caches_nothing():
     cache: TtlCache[str, str] = TtlCache(ttl=0, negative_ttl=0, clock=clock)  # jittered 0 is still 0
     assert await cache.get("k", load) == "v1"
     assert await cache.get("k", load) == "v2" and load.calls == 2
+
+
+async def test_expire_all_refreshes_values_on_their_next_use_and_forgets_misses():
+    clock, load, unknown = Clock(), Loader("v1", "v2"), Loader(Missing, "now known")
+    cache = cache_on(clock)
+    assert await cache.get("k", load) == "v1"
+    assert await cache.get("new", unknown) is None
+    cache.expire_all()
+    # Still fresh by its ttl, but the source changed: the old value is served while it refreshes.
+    assert await cache.get("k", load) == "v1"
+    await cache.wait_for_refreshes()
+    assert load.calls == 2
+    assert await cache.get("k", load) == "v2"
+    assert load.calls == 2  # fresh again for a whole ttl
+    assert await cache.get("new", unknown) == "now known"  # the miss was forgotten
+
+
+async def test_a_load_in_flight_when_everything_expires_is_stored_stale():
+    clock, load = Clock(), Loader("read before the change", "read after")
+    load.gate.clear()
+    cache = cache_on(clock)
+    first = asyncio.create_task(cache.get("k", load))
+    await settle()
+    cache.expire_all()
+    load.gate.set()
+    assert await first == "read before the change"
+    # Served (stale) once more while the refresh reads the changed source.
+    assert await cache.get("k", load) == "read before the change"
+    await cache.wait_for_refreshes()
+    assert await cache.get("k", load) == "read after"
+    assert load.calls == 2
+
+
+async def test_a_miss_loaded_across_expire_all_is_not_remembered():
+    clock, load = Clock(), Loader(Missing, "created meanwhile")
+    load.gate.clear()
+    cache = cache_on(clock)
+    first = asyncio.create_task(cache.get("k", load))
+    await settle()
+    cache.expire_all()
+    load.gate.set()
+    assert await first is None
+    assert await cache.get("k", load) == "created meanwhile"

@@ -214,3 +214,49 @@ async def test_a_broken_pooled_connection_is_dropped_not_reused(migrated, databa
         await channel.close()
         await server.stop(0)
         await engine.dispose()
+
+
+class TestRoutingEpoch:
+    async def epoch(self, stub) -> int:
+        return (await stub.GetRoutingEpoch(pb.GetRoutingEpochRequest(), metadata=SERVICE)).epoch
+
+    async def test_moves_with_every_change_a_routing_answer_depends_on(self, stub):
+        t = await new_tenant(stub)
+        before = await self.epoch(stub)
+        channel, _ = await new_channel(stub, t.id)
+        assert await self.epoch(stub) > before, "a new channel"
+        doomed, _ = await new_channel(stub, t.id)
+
+        # Made one at a time: a gRPC call starts as soon as it is created.
+        changes = {
+            "secret rotated": lambda: stub.UpdateChannel(
+                pb.UpdateChannelRequest(
+                    tenant_id=t.id, channel_id=channel.id, secrets={"app_secret": "rotated-0001"}
+                ),
+                metadata=admin(t.id),
+            ),
+            "channel deactivated": lambda: stub.UpdateChannel(
+                pb.UpdateChannelRequest(tenant_id=t.id, channel_id=channel.id, active=False),
+                metadata=admin(t.id),
+            ),
+            "limits changed": lambda: stub.UpdateTenant(
+                pb.UpdateTenantRequest(tenant_id=t.id, limits=pb.PlanLimits(messages_per_minute_hard=900)),
+                metadata=SUPER,
+            ),
+            "channel deleted": lambda: stub.DeleteChannel(
+                pb.DeleteChannelRequest(tenant_id=t.id, channel_id=doomed.id), metadata=admin(t.id)
+            ),
+            "tenant suspended": lambda: stub.SuspendTenant(
+                pb.SuspendTenantRequest(tenant_id=t.id), metadata=SUPER
+            ),
+        }
+        for what, change in changes.items():
+            before = await self.epoch(stub)
+            await change()
+            assert await self.epoch(stub) > before, what
+
+    async def test_stays_put_for_changes_routing_does_not_read(self, stub):
+        t = await new_tenant(stub)
+        before = await self.epoch(stub)
+        await stub.UpdateTenant(pb.UpdateTenantRequest(tenant_id=t.id, name="Outro Nome"), metadata=SUPER)
+        assert await self.epoch(stub) == before
