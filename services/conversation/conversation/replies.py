@@ -39,7 +39,6 @@ from conversation.repository_jobs import (
     ReplyJobRepository,
     SnapshotQueries,
     claim_with_state,
-    histories,
     replied_alone,
 )
 from conversation.repository_leads import LeadQueries
@@ -141,13 +140,11 @@ def _claimed(r: Fields, token: str) -> Claimed:
 async def claim_and_load(
     connection: AsyncConnection, token: str, lease: float, limit: int
 ) -> list[tuple[Claimed, Snapshot | None]]:
-    """claim() and load() of each claimed job in two statements, whatever the batch size; each is
-    atomic alone, so this needs no transaction around it."""
-    rows = await claim_with_state(connection, token, lease, limit)
-    found = [(r.tenant_id, r.lead_id) for r in rows if r.found]
-    stories = await histories(connection, found, HISTORY) if found else {}
+    """claim() and load() of each claimed job in one statement, whatever the batch size: atomic
+    alone, so this needs no transaction around it."""
+    rows = await claim_with_state(connection, token, lease, limit, HISTORY)
     jobs = [(_claimed(r, token), r) for r in rows]
-    return [(job, _snapshot(job, r, stories[r.lead_id]) if r.found else None) for job, r in jobs]
+    return [(job, _snapshot(job, r, r.history) if r.found else None) for job, r in jobs]
 
 
 async def load(session: AsyncSession, job: Claimed) -> Snapshot | None:

@@ -63,19 +63,17 @@ _CLAIM_WITH_STATE = db.Raw(
     " c.last_inbound_at, l.name, l.phone, l.opted_out, l.status, p.fields AS profile,"
     " (SELECT max(r.covered_until) FROM conversation.reply_jobs r"
     "  WHERE r.tenant_id = j.tenant_id AND r.conversation_id = j.conversation_id) AS covered_until,"
+    # The lead's newest messages, newest first, only the columns a reply reads (not the raw payload).
+    " (SELECT array_agg(ROW(h.direction, h.kind, h.text, h.caption, h.sent_at, h.created_at)"
+    "   ORDER BY h.created_at DESC, h.id DESC)"
+    "  FROM (SELECT m.id, m.direction, m.kind, m.text, m.media ->> 'caption' AS caption, m.sent_at,"
+    "   m.created_at FROM conversation.messages m WHERE m.tenant_id = j.tenant_id AND m.lead_id = j.lead_id"
+    "   ORDER BY m.created_at DESC, m.id DESC LIMIT :history) h) AS history,"
     " now() AS now"
     " FROM claimed j"
     " LEFT JOIN conversation.conversations c ON c.tenant_id = j.tenant_id AND c.id = j.conversation_id"
     " LEFT JOIN conversation.leads l ON l.tenant_id = j.tenant_id AND l.id = j.lead_id"
     " LEFT JOIN conversation.lead_profiles p ON p.lead_id = j.lead_id AND p.tenant_id = j.tenant_id"
-)
-# The newest messages of several leads at once (the claimed batch's histories).
-_HISTORIES = db.Raw(
-    "SELECT x.lead_id, h.direction, h.kind, h.text, h.caption, h.sent_at, h.created_at"
-    " FROM unnest(CAST(:tenants AS uuid[]), CAST(:leads AS uuid[])) AS x(tenant_id, lead_id)"
-    " CROSS JOIN LATERAL (SELECT direction, kind, text, media ->> 'caption' AS caption, sent_at, created_at"
-    "  FROM conversation.messages m WHERE m.tenant_id = x.tenant_id AND m.lead_id = x.lead_id"
-    "  ORDER BY m.created_at DESC, m.id DESC LIMIT :limit) h"
 )
 _HELD = text(
     "SELECT id FROM conversation.reply_jobs"
@@ -195,24 +193,22 @@ class Fields(dict[str, Any]):
             raise AttributeError(name) from None
 
 
-async def claim_with_state(connection: AsyncConnection, token: str, lease: float, limit: int) -> list[Fields]:
+HISTORY_COLUMNS = ("direction", "kind", "text", "caption", "sent_at", "created_at")
+
+
+async def claim_with_state(
+    connection: AsyncConnection, token: str, lease: float, limit: int, history: int
+) -> list[Fields]:
     """Due pending jobs first, then jobs whose worker's lease ran out, each to one claimer; each row
-    with its snapshot's state (found False: the conversation or lead is gone). One statement on the
-    raw driver, committed alone."""
-    values = {"token": token, "lease": float(lease), "limit": limit}
-    rows = await _CLAIM_WITH_STATE.fetch(connection, values)
-    return [Fields(row.items()) for row in rows]
-
-
-async def histories(
-    connection: AsyncConnection, leads: Sequence[tuple[uuid.UUID, uuid.UUID]], limit: int
-) -> dict[uuid.UUID, list[Fields]]:
-    """The newest `limit` messages of several (tenant id, lead id) pairs in one statement, by lead id."""
-    values = {"tenants": [t for t, _ in leads], "leads": [lead for _, lead in leads], "limit": limit}
-    found: dict[uuid.UUID, list[Fields]] = {lead: [] for _, lead in leads}
-    for row in await _HISTORIES.fetch(connection, values):
-        found[row["lead_id"]].append(Fields(row.items()))
-    return found
+    with its snapshot's state (found False: the conversation or lead is gone) and `history`: the
+    lead's newest `history` messages, newest first. One statement on the raw driver, committed alone."""
+    values = {"token": token, "lease": float(lease), "limit": limit, "history": history}
+    claimed = []
+    for row in await _CLAIM_WITH_STATE.fetch(connection, values):
+        fields = Fields(row.items())
+        fields["history"] = [Fields(zip(HISTORY_COLUMNS, m, strict=True)) for m in row["history"] or ()]
+        claimed.append(fields)
+    return claimed
 
 
 async def replied_alone(connection: AsyncConnection, values: dict[str, Any]) -> tuple[bool, bool]:

@@ -227,8 +227,24 @@ class TestDebounce:
         assert len(fake.requests) == 1
         shown = fake.requests[0].text()
         assert all(body in shown for body in texts)
+        assert [shown.index(body) for body in texts] == sorted(shown.index(body) for body in texts)
         assert await outbound(sql, reply.lead_id) == [OK]
         assert await deliveries(sql, reply.lead_id) == [OK]
+
+    async def test_the_model_sees_the_newest_messages_oldest_first(self, env, sql, fake):
+        from conversation.replies import HISTORY
+
+        lead = phone()
+        texts = [f"mensagem número {n:02d}" for n in range(HISTORY + 5)]
+        for body in texts:
+            reply = await env["stub"].IngestInbound(inbound(env, lead, body, debounce=1))
+        await asyncio.sleep(1.1)
+        assert await drain(env["worker"]) == 1
+        shown = fake.requests[-1].text()
+        kept, dropped = texts[-HISTORY:], texts[:-HISTORY]
+        assert all(body in shown for body in kept) and not any(body in shown for body in dropped)
+        assert [shown.index(body) for body in kept] == sorted(shown.index(body) for body in kept)
+        assert await outbound(sql, reply.lead_id) == [OK]
 
     async def test_the_tenant_setting_is_read_off_the_ingest_path(self, env):
         cache = DebounceCache(env["tenants"], default=3.0, ttl=60)
