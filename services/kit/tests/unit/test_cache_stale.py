@@ -204,15 +204,21 @@ async def test_expire_all_refreshes_values_on_their_next_use_and_forgets_misses(
     assert await cache.get("new", unknown) == "now known"  # the miss was forgotten
 
 
-async def test_a_load_in_flight_when_everything_expires_is_stored_stale():
-    clock, load = Clock(), Loader("read before the change", "read after")
+async def load_across_expire_all(load: Loader) -> tuple[TtlCache[str, str], str | None]:
+    """A first load of "k" that is in flight when expire_all() is called: the cache and its answer."""
     load.gate.clear()
-    cache = cache_on(clock)
+    cache = cache_on(Clock())
     first = asyncio.create_task(cache.get("k", load))
     await settle()
     cache.expire_all()
     load.gate.set()
-    assert await first == "read before the change"
+    return cache, await first
+
+
+async def test_a_load_in_flight_when_everything_expires_is_stored_stale():
+    load = Loader("read before the change", "read after")
+    cache, first = await load_across_expire_all(load)
+    assert first == "read before the change"
     # Served (stale) once more while the refresh reads the changed source.
     assert await cache.get("k", load) == "read before the change"
     await cache.wait_for_refreshes()
@@ -221,12 +227,7 @@ async def test_a_load_in_flight_when_everything_expires_is_stored_stale():
 
 
 async def test_a_miss_loaded_across_expire_all_is_not_remembered():
-    clock, load = Clock(), Loader(Missing, "created meanwhile")
-    load.gate.clear()
-    cache = cache_on(clock)
-    first = asyncio.create_task(cache.get("k", load))
-    await settle()
-    cache.expire_all()
-    load.gate.set()
-    assert await first is None
+    load = Loader(Missing, "created meanwhile")
+    cache, first = await load_across_expire_all(load)
+    assert first is None
     assert await cache.get("k", load) == "created meanwhile"
