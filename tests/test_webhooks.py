@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import socket
 import uuid
 from pathlib import Path
 
@@ -456,3 +458,30 @@ class TestRoutingChanges:
                 # At most the requests of one poll interval and one background refresh got through.
                 assert len(statuses) <= 10, statuses
         await channel.close()
+
+    async def test_an_unreachable_tenant_service_is_reported_once_and_the_poll_goes_on(
+        self, database_url, caplog
+    ):
+        from gateway.clients import Clients
+        from gateway.config import Settings
+        from gateway.ingress import Ingress
+        from gateway.limits import MemoryCounter
+        from kit.testing import settings_for_tests
+
+        with socket.socket() as s:  # a port nothing listens on
+            s.bind(("127.0.0.1", 0))
+            dead = s.getsockname()[1]
+        settings = settings_for_tests(Settings, database_url, tenant_addr=f"127.0.0.1:{dead}")
+        clients = Clients.connect(settings)
+        ingress = Ingress(clients, MemoryCounter(), cache_ttl=settings.channel_cache_seconds)
+        caplog.set_level(logging.WARNING, logger="gateway.ingress")
+        poll = asyncio.create_task(ingress.follow_routing(0.05))
+        try:
+            await asyncio.sleep(1.5)  # several polls, each failing
+            assert not poll.done()
+            unreadable = [r for r in caplog.records if "routing epoch unreadable" in r.getMessage()]
+            assert len(unreadable) == 1, [r.getMessage() for r in caplog.records]
+            assert "refresh every 30 s" in unreadable[0].getMessage()
+        finally:
+            poll.cancel()
+            await clients.close()

@@ -140,7 +140,7 @@ class Ingress:
         self,
         clients: Clients,
         counter: LimitCounter,
-        cache_ttl: float = 5.0,
+        cache_ttl: float = 30.0,
         batch_max: int = 128,
         batch_inflight: int = 2,
     ) -> None:
@@ -169,11 +169,13 @@ class Ingress:
                 reply = await self.clients.tenant.GetRoutingEpoch(
                     tenant_pb.GetRoutingEpochRequest(), metadata=self._service, timeout=max(every, 1.0)
                 )
-            except grpc.aio.AioRpcError as error:
+            except Exception as error:  # the poll must outlive any failure: the ttl is the backstop
                 if not failing:
+                    code = error.code().name if isinstance(error, grpc.aio.AioRpcError) else ""
                     log.warning(
-                        "routing epoch unreadable (%s): channel settings now refresh every %.0f s",
-                        error.code().name,
+                        "routing epoch unreadable (%s%s): channel settings now refresh every %.0f s",
+                        type(error).__name__,
+                        f" {code}" if code else "",
                         self.channels.ttl,
                     )
                 failing = True
