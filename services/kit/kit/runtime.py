@@ -11,8 +11,9 @@ def settle_heap() -> None:
 
     Start-up leaves about 100,000 long-lived objects behind (the modules of gRPC,
     SQLAlchemy, pydantic, OpenTelemetry, FastAPI and their descriptors and caches). Unfrozen, every
-    full collection walked them all: measured under `make bench`, 110-160 ms with the event loop
-    stopped, several times a minute, which was the tail of the webhook acknowledgement latency.
+    full collection walked them all: measured under `make bench`, 110-170 ms with the event loop
+    stopped, several times a minute (5-7 ms once frozen), a latency spike for every request then
+    in flight.
     Frozen objects are never freed, so this runs once, when the process is about to serve."""
     gc.collect()
     gc.freeze()

@@ -112,8 +112,9 @@ def _statements_in_sampled_traces() -> Any:
     """asyncpg's instrumentor, making statement spans only inside a sampled trace.
 
     The stock one prepares every statement's span (a regex over the SQL, the attributes, a
-    non-recording span attached as current) whatever the sampling decided: a tenth of the
-    conversation service's CPU on the reply path, for the nine traces in ten that export nothing.
+    non-recording span attached as current) whatever the sampling decided: about a tenth of the
+    conversation service's busy samples on the reply path (py-spy), for the nine traces in ten that
+    export nothing.
     Inside a sampled trace nothing changes; a statement outside any trace (a background loop's)
     gets no span, where it used to start a one-span trace of its own one time in ten."""
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
