@@ -20,28 +20,22 @@ under /api/v1/webhook/ with one or two path segments); everything else goes thro
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import orjson
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
 
 from gateway.errors import problem_of
-from gateway.routes.webhooks import MAX_BODY, TOO_LARGE, check_route, receive_webhook
+from gateway.middleware import record, request_id_of
+from gateway.routes.webhooks import ClientGone, check_route, read_body, receive_webhook
 from kit import context as callctx
-from kit import metrics
 
 PREFIX = "/api/v1/webhook/"
 ROUTES = (PREFIX + "{provider}", PREFIX + "{provider}/{token}")
 tracer = trace.get_tracer("gateway.webhooks")
-
-
-class _ClientGone(Exception):
-    """The client closed the connection before sending the whole body: nobody to answer."""
 
 
 def route_of(scope: Scope) -> tuple[str, str | None] | None:
@@ -62,31 +56,13 @@ def _headers(scope: Scope) -> dict[str, str]:
     return {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
 
 
-async def _body(headers: dict[str, str], receive: Receive) -> bytes:
-    declared = headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
-        raise HTTPException(413, TOO_LARGE)
-    chunks, size, more = [], 0, True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _ClientGone
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise HTTPException(413, TOO_LARGE)
-        chunks.append(chunk)
-        more = message.get("more_body", False)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
 async def serve(
     app: Any, scope: Scope, receive: Receive, send: Send, provider: str, token: str | None
 ) -> None:
     """Answer one webhook POST; `app` is the FastAPI app (its state holds the ingress)."""
     started = time.perf_counter()
     headers = _headers(scope)
-    request_id = (headers.get("x-request-id") or uuid.uuid4().hex)[:64]
+    request_id = request_id_of(headers.get("x-request-id"))
     route = ROUTES[0] if token is None else ROUTES[1]
     # The token is the channel's secret: the span records the template in its place.
     path = PREFIX + provider if token is None else f"{PREFIX}{provider}/{{token}}"
@@ -108,12 +84,12 @@ async def serve(
     try:
         try:
             check_route(provider, token)
-            body = await _body(headers, receive)
+            body = await read_body(headers, receive)
             answer = await receive_webhook(
                 app.state.ingress, provider, token, body, headers.get("content-type", ""), headers
             )
             status, content, extra = 200, orjson.dumps(answer), {}
-        except _ClientGone:
+        except ClientGone:
             status = 499  # recorded as such; nothing can be sent
             return
         except Exception as error:
@@ -134,5 +110,4 @@ async def serve(
         span.end()
         callctx.current.reset(call_token)
         otel_context.detach(span_token)
-        metrics.HTTP_SECONDS.labels(route, "POST").observe(time.perf_counter() - started)
-        metrics.HTTP_REQUESTS.labels(route, "POST", str(status)).inc()
+        record(route, "POST", status, started)

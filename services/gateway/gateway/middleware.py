@@ -25,6 +25,17 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def request_id_of(given: str | None) -> str:
+    """The caller's X-Request-ID (at most 64 characters), or a new one."""
+    return (given or uuid.uuid4().hex)[:64]
+
+
+def record(route: str, method: str, status: int, started: float) -> None:
+    """The HTTP metrics of one answered request (`started`: its time.perf_counter())."""
+    metrics.HTTP_SECONDS.labels(route, method).observe(time.perf_counter() - started)
+    metrics.HTTP_REQUESTS.labels(route, method, str(status)).inc()
+
+
 def _too_large(request_id: str) -> tuple[Message, Message]:
     body = orjson.dumps(
         {
@@ -51,7 +62,7 @@ class GatewayMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = (_header(scope, b"x-request-id") or uuid.uuid4().hex)[:64]
+        request_id = request_id_of(_header(scope, b"x-request-id"))
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
@@ -72,9 +83,7 @@ class GatewayMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             callctx.current.reset(token)
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            metrics.HTTP_SECONDS.labels(route, scope["method"]).observe(time.perf_counter() - started)
-            metrics.HTTP_REQUESTS.labels(route, scope["method"], str(status)).inc()
+            record(getattr(scope.get("route"), "path", None) or "unmatched", scope["method"], status, started)
 
     @staticmethod
     async def _capped(scope: Scope, receive: Receive, send: Send, request_id: str) -> Any:

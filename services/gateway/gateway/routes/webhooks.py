@@ -18,9 +18,10 @@ from typing import Annotated, Any, Literal, get_args
 
 import grpc
 import orjson
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.types import Receive
 
 from gateway.batcher import ItemFailed
 from gateway.ingress import WEBHOOKS, Ingress, Rejected
@@ -48,17 +49,28 @@ class OrjsonResponse(JSONResponse):
 router = APIRouter(prefix="/api/v1/webhook", tags=["webhooks"])
 
 
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
+class ClientGone(Exception):
+    """The client closed the connection before sending the whole body: nobody to answer."""
+
+
+async def read_body(headers: Mapping[str, str], receive: Receive) -> bytes:
+    """The body from ASGI `receive`, refused with 413 past MAX_BODY (declared or streamed) after
+    reading at most MAX_BODY plus one chunk. `headers` has lower-case names."""
+    declared = headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
         raise HTTPException(413, TOO_LARGE)
-    chunks, size = [], 0
-    async for chunk in request.stream():
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY:
             raise HTTPException(413, TOO_LARGE)
         chunks.append(chunk)
-    return b"".join(chunks)
+        more = message.get("more_body", False)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def check_route(provider: str, token: str | None) -> None:
@@ -126,8 +138,11 @@ async def receive_webhook(
     return outcome.body()
 
 
-async def _receive(provider: str, token: str | None, request: Request) -> JSONResponse:
-    body = await _read_body(request)
+async def _receive(provider: str, token: str | None, request: Request) -> Response:
+    try:
+        body = await read_body(request.headers, request.receive)
+    except ClientGone:
+        return Response(status_code=499)  # nobody is there to read it
     content_type = request.headers.get("content-type", "")
     answer = await receive_webhook(
         request.app.state.ingress, provider, token, body, content_type, request.headers
@@ -148,14 +163,14 @@ _responses: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/{provider}", responses=_responses, summary="Receive a provider webhook (signed or header-authenticated)"
 )
-async def receive(provider: ProviderName, request: Request) -> JSONResponse:
+async def receive(provider: ProviderName, request: Request) -> Response:
     return await _receive(provider, None, request)
 
 
 @router.post(
     "/{provider}/{token}", responses=_responses, summary="Receive a webhook on a channel's secret URL"
 )
-async def receive_with_token(provider: ProviderName, token: TokenPath, request: Request) -> JSONResponse:
+async def receive_with_token(provider: ProviderName, token: TokenPath, request: Request) -> Response:
     return await _receive(provider, token, request)
 
 
