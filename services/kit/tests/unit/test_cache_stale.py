@@ -49,6 +49,16 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
+async def waits_for_the_load(cache: TtlCache[str, str], load: Loader) -> str | None:
+    """get("k") with the loader held: the caller must still be waiting; then the load's answer."""
+    load.gate.clear()
+    waiting = asyncio.create_task(cache.get("k", load))
+    await settle()
+    assert not waiting.done()
+    load.gate.set()
+    return await waiting
+
+
 def cache_on(clock: Clock, **options: float) -> TtlCache[str, str]:
     # No jitter: these tests step the clock to exact ttl edges (test_cache_jitter.py covers jitter).
     return TtlCache(ttl=5, negative_ttl=2, jitter=0, clock=clock, **options)
@@ -84,12 +94,8 @@ async def test_past_max_stale_the_caller_waits_for_the_load():
     cache = cache_on(clock)  # max_stale defaults to 3 × ttl = 15 s
     await cache.get("k", load)
     clock.advance(15)
-    load.gate.clear()
-    waiting = asyncio.create_task(cache.get("k", load))
-    await settle()
-    assert not waiting.done() and load.calls == 2
-    load.gate.set()
-    assert await waiting == "v2"
+    assert await waits_for_the_load(cache, load) == "v2"
+    assert load.calls == 2
 
 
 async def test_callers_past_max_stale_join_the_running_refresh():
@@ -160,12 +166,7 @@ async def test_misses_are_never_served_stale():
     cache = cache_on(clock)
     assert await cache.get("k", load) is None
     clock.advance(2)  # past negative_ttl, well inside what max_stale would allow a value
-    load.gate.clear()
-    waiting = asyncio.create_task(cache.get("k", load))
-    await settle()
-    assert not waiting.done()
-    load.gate.set()
-    assert await waiting == "v2"
+    assert await waits_for_the_load(cache, load) == "v2"
 
 
 async def test_invalidate_makes_the_next_caller_wait():
@@ -174,12 +175,7 @@ async def test_invalidate_makes_the_next_caller_wait():
     await cache.get("k", load)
     clock.advance(6)
     cache.invalidate("k")
-    load.gate.clear()
-    waiting = asyncio.create_task(cache.get("k", load))
-    await settle()
-    assert not waiting.done()
-    load.gate.set()
-    assert await waiting == "v2"
+    assert await waits_for_the_load(cache, load) == "v2"
 
 
 async def test_zero_ttl_caches_nothing():
