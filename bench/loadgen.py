@@ -5,13 +5,16 @@ little next to the server it measures.
     python bench/loadgen.py PLAN.json --mode rate --rate 500 --seconds 30 --out result.json
 
 PLAN.json lists request templates (path, headers, body with a ``{MID}`` placeholder for a unique
-message id, and the Meta app secret when the body must be signed). Each request takes the next
-template round-robin; a share of requests re-sends an earlier message (provider retries) to check
-deduplication. The result records the message ids acknowledged with 200 for the loss check.
+message id and a ``{PHONE}`` one for the sender, and the Meta app secret when the body must be
+signed). Each request comes from one of ``--leads`` leads (20,000), each bound to one template (one
+tenant's channel), so most messages come from leads that already wrote; a share of requests re-sends
+an earlier message (provider retries) to check deduplication. The result records the message ids
+acknowledged with 200 for the loss check.
 
-With ``--new-phones`` every request comes from a phone never used before and nothing is re-sent (one
-message per lead, so each lead gets exactly one reply); the result then also lists, per request
-acknowledged with 200, the phone and the wall-clock ack time (``time.time()``), for the reply path.
+With ``--new-phones`` the templates take turns, every request comes from a phone never used before
+and nothing is re-sent (one message per lead, so each lead gets exactly one reply); the result then
+also lists, per request acknowledged with 200, the phone and the wall-clock ack time
+(``time.time()``), for the reply path.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+# The leads of the default mode (--leads): each writes many messages over a run.
+LEADS = 20_000
 
 
 @dataclass
@@ -83,7 +89,9 @@ class Connection:
 
 
 class Generator:
-    def __init__(self, plan: dict[str, Any], duplicate_share: float, new_phones: bool = False) -> None:
+    def __init__(
+        self, plan: dict[str, Any], duplicate_share: float, new_phones: bool = False, leads: int = LEADS
+    ) -> None:
         self.host = plan["host"]
         self.port = plan["port"]
         self.templates = [Template(**t) for t in plan["templates"]]
@@ -92,6 +100,7 @@ class Generator:
         self.recent: list[tuple[bytes, str]] = []
         self.stats = Stats()
         self.new_phones = new_phones
+        self.leads = leads
         self.phone_of: dict[str, str] = {}
         # A random area code and prefix per run, so a second run never reuses a lead.
         self.phone_base = f"55{random.randrange(11, 99)}9{random.randrange(10, 99)}"
@@ -99,14 +108,17 @@ class Generator:
     def next_request(self) -> tuple[bytes, str]:
         if not self.new_phones and self.recent and random.random() < self.duplicate_share:
             return random.choice(self.recent)
-        template = next(self.cycle)
         mid = uuid.uuid4().hex
         if self.new_phones:
+            template = next(self.cycle)
             phone = f"{self.phone_base}{len(self.phone_of):06d}"
             self.phone_of[mid] = phone
         else:
-            # 20,000 leads in all: most messages come from people who already wrote.
-            phone = f"55419{random.randrange(20_000):08d}"
+            # `leads` leads in all, so most messages come from people who already wrote; each writes
+            # to one number (a template: one tenant's channel), so a lead is one tenant's lead.
+            lead = random.randrange(self.leads)
+            template = self.templates[lead % len(self.templates)]
+            phone = f"55419{lead:08d}"
         body = template.body.replace("{MID}", mid).replace("{PHONE}", phone).encode()
         headers = dict(template.headers)
         if template.app_secret:
@@ -196,6 +208,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--duplicates", type=float, default=0.05)
     parser.add_argument("--new-phones", action="store_true", help="one message per new lead, no re-sends")
+    parser.add_argument("--leads", type=int, default=LEADS, help="leads writing (without --new-phones)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     try:
@@ -204,7 +217,7 @@ def main() -> None:
         uvloop.install()
     except ImportError:
         pass
-    generator = Generator(json.loads(args.plan.read_text()), args.duplicates, args.new_phones)
+    generator = Generator(json.loads(args.plan.read_text()), args.duplicates, args.new_phones, args.leads)
     if args.mode == "max":
         elapsed = asyncio.run(generator.run_max(args.seconds, args.connections))
     else:

@@ -69,6 +69,11 @@ REPLY_WARMUP = float(os.environ.get("BENCH_REPLY_WARMUP", "12"))
 # moved by this choice. Phase 2b checks the same capacity without any closed loop.
 CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "512")
 TARGET_RATE = float(os.environ.get("BENCH_TARGET_RATE", "2000"))
+# Leads writing in phases 2-3 (each bound to one tenant's channel): most messages come from people who
+# already wrote, as on a real number — 60 s at 2,000/s is 6 messages per lead. A new lead costs
+# Postgres more (a lead, a conversation and a day-counter row): BENCH_LEADS=1000000 makes nearly every
+# message a new lead's.
+LEADS = os.environ.get("BENCH_LEADS", "20000")
 # Phase 2b kept up if every request was answered 200 and none waited this long past its due time
 # (a stack slower than the offered rate falls behind more every second: seconds by the end).
 KEPT_UP_P99_MS = 1000.0
@@ -227,7 +232,10 @@ def plan(channels: list[dict[str, str]], port: int, path: Path) -> None:
 
 
 def loadgen(plan_path: Path, out: Path, *args: str) -> dict[str, Any]:
-    subprocess.run([PY, str(ROOT / "bench/loadgen.py"), str(plan_path), "--out", str(out), *args], check=True)
+    command = [PY, str(ROOT / "bench/loadgen.py"), str(plan_path), "--out", str(out), *args]
+    if "--new-phones" not in args:
+        command += ["--leads", LEADS]
+    subprocess.run(command, check=True)
     return dict(json.loads(out.read_text()))
 
 
