@@ -9,11 +9,13 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import asyncpg
 import grpc
 import pytest
 from alembic import command
 
 import conversation
+from kit.dbadmin import asyncpg_dsn
 from kit.migrate import alembic_config
 from kit.service import migrations_dir
 from vellarys.conversation.v1 import conversation_pb2 as pb
@@ -191,6 +193,47 @@ class TestIngestBatch:
             [uuid.UUID(t1), uuid.UUID(t2)],
         )
         assert counted == 2 * len(phones)
+
+    async def test_a_batch_postgres_fails_for_a_deadlock_runs_again_whole(
+        self, stub, sql, h, database_url, caplog
+    ):
+        """Another transaction holds the second lead and asks for the first while the batch holds the
+        first and waits for the second: Postgres fails the batch (40P01), which runs again as one
+        batch once the way is clear. Every item stored once; nothing falls back to one by one."""
+        t = h.new_id()
+        # The batch locks the two leads in this order (by phone).
+        first, second = [(await _batch(stub, [h.message(t, _phone(n))]))[0].ok.lead_id for n in (31, 32)]
+        items = [h.message(t, _phone(31), text="um"), h.message(t, _phone(32), text="dois")]
+        other = await asyncpg.connect(asyncpg_dsn(database_url))
+        try:
+            async with other.transaction():
+                # This side looks for a lock cycle only after a minute: the batch's backend, on
+                # the default second, is the one that finds it and fails.
+                await other.execute("SET LOCAL deadlock_timeout = '60s'")
+                lock = "SELECT 1 FROM conversation.leads WHERE id = $1 FOR UPDATE"
+                await other.execute(lock, uuid.UUID(second))
+                batch = asyncio.create_task(_batch(stub, items))
+                for _ in range(200):  # until the batch holds the first lead and waits for the second
+                    waiting = await sql.fetchval(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND query LIKE '%ingest_inbound_many%'"
+                    )
+                    if waiting or batch.done():
+                        break
+                    await asyncio.sleep(0.05)
+                assert waiting, "the batch never waited for the held lead"
+                await other.execute(lock, uuid.UUID(first))  # closes the cycle
+        finally:
+            await other.close()
+        results = await batch
+        assert [r.error.message for r in results if not r.HasField("ok")] == []
+        assert [r.ok.lead_id for r in results] == [first, second] and all(r.ok.created for r in results)
+        assert "one by one" not in caplog.text
+        stored = await sql.fetch(
+            "SELECT text FROM conversation.messages WHERE tenant_id = $1 AND text IN ('um', 'dois')",
+            uuid.UUID(t),
+        )
+        assert sorted(r["text"] for r in stored) == ["dois", "um"]
 
     async def test_a_message_the_database_refuses_fails_alone(self, stub, sql, h):
         """A store error inside the batch: the batch is stored item by item and only that one fails."""
