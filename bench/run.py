@@ -62,11 +62,12 @@ REPLY_WARMUP = float(os.environ.get("BENCH_REPLY_WARMUP", "12"))
 # rate at N / L, and the stack answers a webhook only after its batch's transaction is on disk. Its
 # gateway keeps two IngestBatch calls in flight and puts whatever queued meanwhile into the next,
 # so the more webhooks wait, the larger the batches and the cheaper each message. Measured
-# (2026-11-26, 2 cores, same code): 128 connections gave 1,600-1,850/s with a fifth of the CPU
-# idle (vmstat) and ~20 messages per batch; 256 gave 2,055/s, still a fifth idle, 73 per batch;
-# 512 gave 2,640/s with batches at INGEST_BATCH_MAX (128), where batching stops paying. The bare
-# endpoint is CPU-bound at every one of these (6,970-7,400/s), so the ratio's yardstick is not
-# moved by this choice. Phase 2b checks the same capacity without any closed loop.
+# (2026-11-26, 2 cores, same code, then with nearly every message a new lead's): 128 connections
+# gave 1,600-1,850/s with a fifth of the CPU idle (vmstat) and ~20 messages per batch; 256 gave
+# 2,055/s, still a fifth idle, 73 per batch; 512 gave 2,640/s with batches at INGEST_BATCH_MAX
+# (128), where batching stops paying. The bare endpoint is CPU-bound at every one of these
+# (6,970-7,400/s), so the ratio's yardstick is not moved by this choice. Phase 2b checks the same
+# capacity without any closed loop.
 CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "512")
 TARGET_RATE = float(os.environ.get("BENCH_TARGET_RATE", "2000"))
 # Leads writing in phases 2-3 (each bound to one tenant's channel): most messages come from people who
@@ -82,7 +83,8 @@ REPLY_DEBOUNCE = 1  # whole seconds: the tenant's AI setting is an integer
 # (a late reply is slow, not lost); the wait ends as soon as every acked lead has one.
 REPLY_WAIT = 180.0
 PY = sys.executable
-# The tables phase 2 fills (a message, and mostly a new lead, conversation and reply job per webhook).
+# The tables phases 2 and 2b fill: a message per webhook; a lead, a conversation and a reply job per
+# new lead, new versions of them for a known one.
 BURST_TABLES = (
     "conversation.messages",
     "conversation.leads",
