@@ -487,28 +487,23 @@ def main() -> int:
         report("bare", summary["bare"])
         bare.terminate()
 
-        say(f"phase 2: the stack, max rate, {SECONDS:.0f} s (5 % duplicate re-sends)")
         roots = [stack.pid, *filter(None, [cpu.postmaster(work / "pg")])]
-        before = cpu.snapshot(roots)
-        summary["sustained"] = loadgen(
-            stack_plan,
-            work / "max-out.json",
-            "--mode",
-            "max",
-            "--seconds",
-            str(SECONDS),
-            "--connections",
-            CONNECTIONS,
-        )
-        report("sustained", summary["sustained"])
-        summary["cpu_ms_per_webhook"] = cpu.per_request(
-            before, cpu.snapshot(roots), summary["sustained"]["sent"]
-        )
-        say(f"cpu        ms per webhook: {cpu.line(summary['cpu_ms_per_webhook'])}")
         metrics_url = f"http://127.0.0.1:{ports['gateway']}/metrics"
-        batches = batch_totals(metrics_url)
-        summary["mean_ingest_batch"] = batches[0] / max(batches[1], 1)
-        say(f"batching   {summary['mean_ingest_batch']:.1f} messages per IngestBatch call on average")
+
+        def stack_phase(name: str, *args: str) -> dict[str, Any]:
+            """One loadgen run against the stack, with the stack's CPU and batching over it."""
+            before, batches = cpu.snapshot(roots), batch_totals(metrics_url)
+            result = loadgen(stack_plan, work / f"{name}-out.json", *args, "--connections", CONNECTIONS)
+            report(name, result)
+            result["cpu_ms_per_webhook"] = cpu.per_request(before, cpu.snapshot(roots), result["sent"])
+            after = batch_totals(metrics_url)
+            result["mean_ingest_batch"] = (after[0] - batches[0]) / max(after[1] - batches[1], 1)
+            say(f"cpu        ms per webhook: {cpu.line(result['cpu_ms_per_webhook'])}")
+            say(f"batching   {result['mean_ingest_batch']:.1f} messages per IngestBatch call on average")
+            return result
+
+        say(f"phase 2: the stack, max rate, {SECONDS:.0f} s (5 % duplicate re-sends)")
+        summary["sustained"] = stack_phase("sustained", "--mode", "max", "--seconds", str(SECONDS))
 
         from kit.pgcluster import LocalCluster
 
@@ -521,39 +516,19 @@ def main() -> int:
         say(f"settle     VACUUM ANALYZE of the tables phase 2 filled, CHECKPOINT: {took:.1f} s")
 
         say(f"phase 2b: the stack, open loop at {TARGET_RATE:.0f} webhooks/s, {SECONDS:.0f} s")
-        before = cpu.snapshot(roots)
-        summary["target"] = loadgen(
-            stack_plan,
-            work / "target-out.json",
-            "--mode",
-            "rate",
-            "--rate",
-            str(TARGET_RATE),
-            "--seconds",
-            str(SECONDS),
-            "--connections",
-            CONNECTIONS,
+        target = summary["target"] = stack_phase(
+            "target", "--mode", "rate", "--rate", str(TARGET_RATE), "--seconds", str(SECONDS)
         )
-        report("target", summary["target"])
-        target = summary["target"]
         answered = sum(target["statuses"].values())
-        kept_up = (
+        target["kept_up"] = (
             target["errors"] == 0
             and target["statuses"].get("200", 0) == answered == target["sent"]
             and target["p99_ms"] <= KEPT_UP_P99_MS
         )
-        summary["target"]["kept_up"] = kept_up
-        summary["cpu_ms_per_webhook_target"] = cpu.per_request(before, cpu.snapshot(roots), target["sent"])
-        after = batch_totals(metrics_url)
         say(
             f"target     offered {TARGET_RATE:.0f}/s for {SECONDS:.0f} s: "
-            + ("kept up" if kept_up else "did NOT keep up")
+            + ("kept up" if target["kept_up"] else "did NOT keep up")
             + f" (every request answered 200 and p99 ≤ {KEPT_UP_P99_MS:.0f} ms past its due time)"
-        )
-        say(f"cpu        ms per webhook: {cpu.line(summary['cpu_ms_per_webhook_target'])}")
-        say(
-            f"batching   {(after[0] - batches[0]) / max(after[1] - batches[1], 1):.1f} messages per"
-            " IngestBatch call on average"
         )
         took = asyncio.run(settle(admin_url))
         say(f"settle     VACUUM ANALYZE of the tables phase 2b filled, CHECKPOINT: {took:.1f} s")
