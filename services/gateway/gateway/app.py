@@ -95,6 +95,7 @@ def create_app(settings: Settings, clients: Clients | None = None) -> FastAPI:
             cache_ttl=settings.channel_cache_seconds,
             batch_max=settings.ingest_batch_max,
             batch_inflight=settings.ingest_batch_inflight,
+            batch_overlap_min=settings.ingest_batch_overlap_min,
         )
         app.state.detailed_health = health.DetailedHealth(
             health.build_checks(own_clients.channels, lambda: db.ping(engine), redis_ping),

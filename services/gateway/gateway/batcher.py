@@ -1,10 +1,16 @@
 """Groups the messages of concurrent webhooks into IngestBatch calls (one round trip and one
 transaction for many), without making any webhook wait for a batch to fill.
 
-A message is sent at once while fewer than `max_inflight` batches are in flight, so a quiet gateway
-adds no latency; under load the messages that arrive while batches are in flight queue up and leave
-together, up to `max_batch`, when one returns. Every caller gets its own item's answer: a webhook is
-still answered 200 only after its message is committed, and a failed item fails only its webhook.
+A message is sent at once when no batch is in flight, so a quiet gateway adds no latency. Messages
+that arrive while one is in flight queue up and leave together, up to `max_batch`, when it returns;
+another call overlaps it (up to `max_inflight` in all) only once `overlap_min` messages wait, since
+every call costs the same fixed work whatever its size (two gRPC ends, a pool checkout, a
+transaction). Measured (bench, 500 webhooks/s): sending whenever a slot was free gave 1.2-1.7
+messages per call and 2.9-3.0 ms of the stack's CPU per webhook; waiting for 16 gave 2.1-2.5 and
+2.4-2.5 ms, with the same ack latency, and a max rate within the run-to-run spread. Under full load
+the queue is always past `overlap_min`, so the calls overlap as before. Every caller gets its own
+item's answer: a webhook is still answered 200 only after its message is committed, and a failed
+item fails only its webhook.
 
 Tracing: a batch's span is a child of its first message's span and links to the others; each item
 carries its own trace context, so the reply job it schedules continues its webhook's trace.
@@ -57,12 +63,15 @@ class _Pending:
 
 
 class IngestBatcher:
-    def __init__(self, send: Send, max_batch: int = 128, max_inflight: int = 2) -> None:
-        if max_batch < 1 or max_inflight < 1:
-            raise ValueError("max_batch and max_inflight must be at least 1")
+    def __init__(
+        self, send: Send, max_batch: int = 128, max_inflight: int = 2, overlap_min: int = 16
+    ) -> None:
+        if max_batch < 1 or max_inflight < 1 or overlap_min < 1:
+            raise ValueError("max_batch, max_inflight and overlap_min must be at least 1")
         self.send = send
         self.max_batch = max_batch
         self.max_inflight = max_inflight
+        self.overlap_min = overlap_min
         self._queue: list[_Pending] = []
         self._inflight: set[asyncio.Task[None]] = set()
 
@@ -80,6 +89,8 @@ class IngestBatcher:
 
     def _dispatch(self) -> None:
         while self._queue and len(self._inflight) < self.max_inflight:
+            if self._inflight and len(self._queue) < self.overlap_min:
+                return  # they leave together when a call in flight returns
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
             # The batch runs in its first message's context: at low load a batch of one keeps the
             # webhook's trace exactly as a direct call would.

@@ -17,8 +17,10 @@ class Settings(CommonSettings):
     # them as soon as anything they depend on changed.
     channel_cache_seconds: float = Field(default=30.0, ge=0, le=300)
     channel_epoch_seconds: float = Field(default=1.0, ge=0, le=60)
-    # Webhook messages stored together in one IngestBatch call (one transaction) at most, and how
-    # many such calls may be in flight at once; a message never waits while fewer are in flight.
+    # Webhook messages stored together in one IngestBatch call (one transaction) at most, how many
+    # such calls may be in flight at once, and how many messages must wait before a call overlaps
+    # one in flight (a message never waits while none is); see gateway.batcher.
     ingest_batch_max: int = Field(default=128, ge=1, le=1000)
     ingest_batch_inflight: int = Field(default=2, ge=1, le=64)
+    ingest_batch_overlap_min: int = Field(default=16, ge=1, le=1000)
     public_base_url: str = Field(default="", description="Base URL providers reach, for webhook URLs")

@@ -143,6 +143,7 @@ class Ingress:
         cache_ttl: float = 30.0,
         batch_max: int = 128,
         batch_inflight: int = 2,
+        batch_overlap_min: int = 16,
     ) -> None:
         self.clients = clients
         self.counter = counter
@@ -155,7 +156,7 @@ class Ingress:
             cache_ttl, negative_ttl=2.0, name="gateway channel cache"
         )
         self._service = CallContext(role=SERVICE_ROLE).metadata()
-        self.batcher = IngestBatcher(self._send_batch, batch_max, batch_inflight)
+        self.batcher = IngestBatcher(self._send_batch, batch_max, batch_inflight, batch_overlap_min)
 
     async def follow_routing(self, every: float) -> None:
         """Poll tenant's routing epoch every `every` seconds, forever; when it moves, every cached

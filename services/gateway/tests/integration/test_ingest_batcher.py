@@ -76,9 +76,33 @@ async def test_a_quiet_gateway_sends_each_message_at_once(stub):
     assert gate.sizes == [1, 1]
 
 
+async def test_messages_arriving_while_a_batch_is_in_flight_wait_for_it_together(stub):
+    gate = Gate(stub)
+    batcher = IngestBatcher(gate.send, max_batch=128, max_inflight=2, overlap_min=16)
+    tenant = str(uuid.uuid4())
+    calls = [asyncio.create_task(batcher.ingest(message(tenant, "+5541990000200")))]
+    await gate.until_sent(1)
+    calls += [
+        asyncio.create_task(batcher.ingest(message(tenant, f"+55419900002{n:02d}"))) for n in range(1, 16)
+    ]
+    await asyncio.sleep(0)
+    assert gate.sizes == [1]  # a slot is free, but 15 waiting are not worth a second call
+    calls.append(asyncio.create_task(batcher.ingest(message(tenant, "+5541990000299"))))
+    await gate.until_sent(2)
+    assert gate.sizes == [1, 16]  # the sixteenth: now they are
+    calls += [asyncio.create_task(batcher.ingest(message(tenant, f"+55419900003{n:02d}"))) for n in range(3)]
+    await asyncio.sleep(0)
+    assert gate.sizes == [1, 16]  # both slots busy
+    gate.opened.set()
+    replies = await asyncio.gather(*calls)
+    assert gate.sizes == [1, 16, 3]
+    assert len({r.message_id for r in replies}) == 20 and all(r.created for r in replies)
+
+
 async def test_messages_arriving_while_batches_are_in_flight_leave_together(stub):
     gate = Gate(stub)
-    batcher = IngestBatcher(gate.send, max_batch=128, max_inflight=2)
+    # overlap_min=1: a second call goes out whenever a slot is free.
+    batcher = IngestBatcher(gate.send, max_batch=128, max_inflight=2, overlap_min=1)
     tenant = str(uuid.uuid4())
     calls = [asyncio.create_task(batcher.ingest(message(tenant, f"+55419900000{n:02d}"))) for n in range(2)]
     await gate.until_sent(2)
@@ -164,3 +188,5 @@ async def test_limits_are_checked():
         IngestBatcher(send, max_batch=0)
     with pytest.raises(ValueError):
         IngestBatcher(send, max_inflight=0)
+    with pytest.raises(ValueError):
+        IngestBatcher(send, overlap_min=0)
