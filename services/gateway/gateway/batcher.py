@@ -1,5 +1,6 @@
 """Groups the messages of concurrent webhooks into IngestBatch calls (one round trip and one
-transaction for many), without making any webhook wait for a batch to fill.
+transaction for many), without making any webhook wait for a batch to fill: at most for the call
+ahead of it.
 
 A message is sent at once when no batch is in flight, so a quiet gateway adds no latency. Messages
 that arrive while one is in flight queue up and leave together, up to `max_batch`, when it returns;
