@@ -314,6 +314,45 @@ class TestIngestBatch:
         assert total == 1
 
 
+_INGEST_ONE = (
+    "SELECT r_lead_id, r_lead_created, r_message_id, r_created FROM conversation.ingest_inbound("
+    " $1::uuid, $2, 'Maria', now(), NULL, 'zapi', $3, 'text', 'Oi', NULL, NULL, '', NULL, NULL, '', 0, 0,"
+    " false, 1.0, 10.0, '', '')"
+)
+
+
+async def test_a_copy_committed_while_it_waits_is_counted_once(stub, sql, h, database_url):
+    """Two copies of one message in flight at once for a known lead: the second starts before the
+    first commits and waits on the lead's row lock. Once the first commits, the second meets the
+    message in the messages' unique index: one message, counted once, the same ids for both."""
+    t = h.new_id()
+    (known,) = await _batch(stub, [h.message(t, _phone(97))])
+    copy = uuid.uuid4().hex
+    first = await asyncpg.connect(asyncpg_dsn(database_url))
+    second = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        async with first.transaction():
+            stored = await first.fetchrow(_INGEST_ONE, uuid.UUID(t), _phone(97), copy)
+            late = asyncio.create_task(second.fetchrow(_INGEST_ONE, uuid.UUID(t), _phone(97), copy))
+            # The second copy is waiting for the lead row the first holds.
+            while not await sql.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
+                second.get_server_pid(),
+            ):
+                await asyncio.sleep(0.01)
+        again = await late
+    finally:
+        await first.close()
+        await second.close()
+    assert stored["r_created"] and not again["r_created"]
+    assert again["r_message_id"] == stored["r_message_id"] and str(again["r_lead_id"]) == known.ok.lead_id
+    count = await sql.fetchval(
+        "SELECT message_count FROM conversation.leads WHERE id = $1", uuid.UUID(known.ok.lead_id)
+    )
+    assert count == 2
+    assert await sql.fetchval("SELECT count(*) FROM conversation.messages WHERE external_id = $1", copy) == 1
+
+
 async def test_the_ingest_migrations_go_down_and_up_again(migrated, sql):
     """0007's downgrade restores 0005's function and 0006's drops the batch one; up again, both are
     back. (Other tests then find the schema at head, as they left it.)"""
