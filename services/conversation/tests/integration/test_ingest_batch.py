@@ -335,11 +335,15 @@ async def test_a_copy_committed_while_it_waits_is_counted_once(stub, sql, h, dat
             stored = await first.fetchrow(_INGEST_ONE, uuid.UUID(t), _phone(97), copy)
             late = asyncio.create_task(second.fetchrow(_INGEST_ONE, uuid.UUID(t), _phone(97), copy))
             # The second copy is waiting for the lead row the first holds.
-            while not await sql.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
-                second.get_server_pid(),
-            ):
+            for _ in range(1000):
+                if await sql.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
+                    second.get_server_pid(),
+                ):
+                    break
                 await asyncio.sleep(0.01)
+            else:
+                pytest.fail("the second copy never waited for the first one's lock")
         again = await late
     finally:
         await first.close()
