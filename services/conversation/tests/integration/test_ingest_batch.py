@@ -33,6 +33,20 @@ async def _batch(stub, items: list[pb.IngestInboundRequest]) -> list[pb.IngestBa
     return list(reply.results)
 
 
+async def _until_waiting_for_a_lock(sql, where: str, arg, gone: Callable[[], bool] = lambda: False) -> bool:
+    """Polls for up to 10 s until a backend matching `where` ($1 = `arg`) waits for a lock; False if
+    it never does, or once `gone()` says it will not."""
+    for _ in range(200):
+        if await sql.fetchval(
+            f"SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND {where}", arg
+        ):
+            return True
+        if gone():
+            return False
+        await asyncio.sleep(0.05)
+    return False
+
+
 class TestIngestBatch:
     async def test_live_events_of_a_batch_are_announced_once_committed(self, stub, h):
         t = h.new_id()
@@ -213,14 +227,10 @@ class TestIngestBatch:
                 lock = "SELECT 1 FROM conversation.leads WHERE id = $1 FOR UPDATE"
                 await other.execute(lock, uuid.UUID(second))
                 batch = asyncio.create_task(_batch(stub, items))
-                for _ in range(200):  # until the batch holds the first lead and waits for the second
-                    waiting = await sql.fetchval(
-                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                        " AND query LIKE '%ingest_inbound_many%'"
-                    )
-                    if waiting or batch.done():
-                        break
-                    await asyncio.sleep(0.05)
+                # Until the batch holds the first lead and waits for the second.
+                waiting = await _until_waiting_for_a_lock(
+                    sql, "query LIKE $1", "%ingest_inbound_many%", batch.done
+                )
                 assert waiting, "the batch never waited for the held lead"
                 await other.execute(lock, uuid.UUID(first))  # closes the cycle
         finally:
@@ -335,15 +345,8 @@ async def test_a_copy_committed_while_it_waits_is_counted_once(stub, sql, h, dat
             stored = await first.fetchrow(_INGEST_ONE, uuid.UUID(t), _phone(97), copy)
             late = asyncio.create_task(second.fetchrow(_INGEST_ONE, uuid.UUID(t), _phone(97), copy))
             # The second copy is waiting for the lead row the first holds.
-            for _ in range(1000):
-                if await sql.fetchval(
-                    "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
-                    second.get_server_pid(),
-                ):
-                    break
-                await asyncio.sleep(0.01)
-            else:
-                pytest.fail("the second copy never waited for the first one's lock")
+            waiting = await _until_waiting_for_a_lock(sql, "pid = $1", second.get_server_pid())
+            assert waiting, "the second copy never waited for the first one's lock"
         again = await late
     finally:
         await first.close()
