@@ -22,7 +22,7 @@ from ai.reply import Generated, ReplyInput, Responder
 from ai.responder import ModelResponder
 from ai.rpc_simulator import SimulatorRpcs
 from ai.tenant_port import GrpcTenantPort, TenantPort
-from kit import db, rpc
+from kit import db, dbstats, rpc
 from vellarys.ai.v1 import ai_pb2 as pb
 from vellarys.ai.v1 import ai_pb2_grpc as pb_grpc
 from vellarys.tenant.v1 import tenant_pb2_grpc as tpb_grpc
@@ -147,8 +147,10 @@ async def serve(settings: Settings) -> None:
     engine = db.service_engine(settings, "ai", settings.ai_database_url)
     calls = CallLog(engine)
     server = build(settings, engine, calls=calls)
+    stats = dbstats.watch(engine, "ai", settings)
 
     async def stopped() -> None:
+        await stats.stop()
         await calls.drain()  # the rows of the last replies, before the pool closes
         await engine.dispose()
 

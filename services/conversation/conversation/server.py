@@ -33,7 +33,7 @@ from conversation.ports import AiPort, DebounceCache, NotifyPort
 from conversation.replies import Policy
 from conversation.rpc_live import LiveRpcs
 from conversation.worker import ReplyWorker, WorkerConfig
-from kit import db, rpc
+from kit import db, dbstats, rpc
 from kit.dbadmin import asyncpg_dsn
 from kit.errors import DomainError, InvalidArgument
 from vellarys.ai.v1 import ai_pb2_grpc as apb_grpc
@@ -414,8 +414,10 @@ async def serve(settings: Settings) -> None:
     server = build(settings, engine, peers=peers)
     worker = make_worker(settings, engine, peers, f"worker-{uuid.uuid4().hex[:8]}")
     worker.start()
+    stats = dbstats.watch(engine, "conversation", settings)
 
     async def stop() -> None:
+        await stats.stop()
         await worker.stop()
         await engine.dispose()
 

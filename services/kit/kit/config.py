@@ -51,6 +51,10 @@ class CommonSettings(BaseSettings):
     secret_key: str = Field(default="", description="Signs tokens and derives encryption keys.")
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=5, ge=0, le=200)
+    # A table that has never been analysed is analysed once this many rows changed (0: leave it to
+    # autovacuum), checked every db_first_analyze_seconds: see kit.dbstats.
+    db_first_analyze_rows: int = Field(default=1000, ge=0)
+    db_first_analyze_seconds: float = Field(default=5.0, gt=0, le=3600)
     db_role_prefix: str = Field(default="vellarys_", pattern=r"^[a-z_][a-z0-9_]*$")
     redis_url: str | None = None
     # Namespace of every Redis key we write, so several deployments (or test runs) can share one Redis.

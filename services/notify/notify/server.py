@@ -16,7 +16,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from opentelemetry import propagate
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from kit import db, rpc
+from kit import db, dbstats, rpc
 from notify import authz, push, service
 from notify.clients import Credentials
 from notify.config import Settings
@@ -299,8 +299,10 @@ async def serve(settings: Settings) -> None:
     server = build(settings, engine, sender=parts.sender, pusher=parts.pusher)
     if settings.sender_enabled:
         parts.sender.start()
+    stats = dbstats.watch(engine, "notify", settings)
 
     async def stop() -> None:
+        await stats.stop()
         await parts.close()
         await engine.dispose()
 

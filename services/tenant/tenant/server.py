@@ -7,7 +7,7 @@ import json
 import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from kit import db, rpc
+from kit import db, dbstats, rpc
 from tenant import authz, domain, service, settings_service
 from tenant.codec import timestamp
 from tenant.config import Settings
@@ -223,4 +223,10 @@ def build(settings: Settings, engine: AsyncEngine, port: int | None = None) -> r
 async def serve(settings: Settings) -> None:
     engine = db.service_engine(settings, "tenant", settings.tenant_database_url)
     server = build(settings, engine)
-    await rpc.serve_until_signalled(server, settings.grpc_grace_seconds, on_stop=engine.dispose)
+    stats = dbstats.watch(engine, "tenant", settings)
+
+    async def stop() -> None:
+        await stats.stop()
+        await engine.dispose()
+
+    await rpc.serve_until_signalled(server, settings.grpc_grace_seconds, on_stop=stop)
