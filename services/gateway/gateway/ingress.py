@@ -12,15 +12,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import random
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
-from opentelemetry import context as otel_context
-from opentelemetry import trace
 from prometheus_client import Counter
 
 from gateway.batcher import IngestBatcher
@@ -28,25 +25,13 @@ from gateway.clients import Clients
 from gateway.limits import Counter as LimitCounter
 from gateway.limits import Level, TenantLimits, message_level
 from gateway.providers import canonical, signatures, wire
+from kit import epoch
 from kit.cache import Missing, TtlCache
 from kit.context import CallContext
 from vellarys.conversation.v1 import conversation_pb2 as conv_pb
 from vellarys.tenant.v1 import tenant_pb2 as tenant_pb
 
 log = logging.getLogger(__name__)
-
-# A context whose trace is never sampled: calls made in it tell the callee (parent-based sampling)
-# not to trace them either.
-_NEVER_SAMPLED = trace.set_span_in_context(
-    trace.NonRecordingSpan(
-        trace.SpanContext(
-            trace_id=random.getrandbits(128) | 1,
-            span_id=random.getrandbits(64) | 1,
-            is_remote=False,
-            trace_flags=trace.TraceFlags(trace.TraceFlags.DEFAULT),
-        )
-    )
-)
 
 PROVIDER_PB = {
     "zapi": tenant_pb.PROVIDER_ZAPI,
@@ -160,33 +145,22 @@ class Ingress:
 
     async def follow_routing(self, every: float) -> None:
         """Poll tenant's routing epoch every `every` seconds, forever; when it moves, every cached
-        channel is refreshed on its next use (kit.cache.TtlCache.expire_all). Runs outside any
-        trace: a poll a second is not worth a trace."""
-        otel_context.attach(_NEVER_SAMPLED)
-        seen: int | None = None
-        failing = False
-        while True:
-            try:
-                reply = await self.clients.tenant.GetRoutingEpoch(
-                    tenant_pb.GetRoutingEpochRequest(), metadata=self._service, timeout=max(every, 1.0)
-                )
-            except Exception as error:  # the poll must outlive any failure: the ttl is the backstop
-                if not failing:
-                    code = error.code().name if isinstance(error, grpc.aio.AioRpcError) else ""
-                    log.warning(
-                        "routing epoch unreadable (%s%s): channel settings now refresh every %.0f s",
-                        type(error).__name__,
-                        f" {code}" if code else "",
-                        self.channels.ttl,
-                    )
-                failing = True
-            else:
-                if failing:
-                    log.info("routing epoch readable again")
-                if seen is not None and reply.epoch != seen:
-                    self.channels.expire_all()
-                seen, failing = reply.epoch, False
-            await asyncio.sleep(every)
+        channel is refreshed on its next use (kit.cache.TtlCache.expire_all)."""
+
+        async def read() -> int:
+            reply = await self.clients.tenant.GetRoutingEpoch(
+                tenant_pb.GetRoutingEpochRequest(), metadata=self._service, timeout=max(every, 1.0)
+            )
+            return int(reply.epoch)
+
+        await epoch.follow(
+            read,
+            self.channels.expire_all,
+            every,
+            what="routing epoch",
+            meanwhile=f"channel settings now refresh every {self.channels.ttl:.0f} s",
+            log=log,
+        )
 
     async def _send_batch(self, request: conv_pb.IngestBatchRequest) -> conv_pb.IngestBatchResponse:
         reply: conv_pb.IngestBatchResponse = await self.clients.conversation.IngestBatch(
