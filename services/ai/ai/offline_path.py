@@ -3,11 +3,13 @@
 The rules in ai.offline stay pure; this adds what only the tenant service knows: the place names of
 the catalog (so "agua verde" is the catalog's "Água Verde", and no place is invented), the greeting
 and handoff rules of the AI settings, and matching listings — only catalog items, never made up.
-Tenant data is cached per tenant for five to ten seconds (a random part, so copies filled together do
-not all fall due together), and refreshed in the background once older (the reply uses the previous
-copy meanwhile), so a settings change applies within seconds and a busy tenant costs its lookups once
-per refresh, not per message. The settings and the catalog's places are read side by side. Catalog
-searches are cached for fifteen to thirty seconds.
+Tenant data is cached per tenant for half to all of AI_TENANT_CACHE_SECONDS (a random part, so copies
+filled together do not all fall due together), and refreshed in the background once older (the reply
+uses the previous copy meanwhile), so a busy tenant costs its lookups once per refresh, not per
+message. The settings and the catalog's places are read side by side. Catalog searches are cached for
+up to thirty seconds. The ai service follows tenant's reply-data epoch (ai.server): when it moves,
+every copy is refreshed on its next use (expire_all), so a settings or catalog change applies within
+about a second plus one reply, or within the cache time while the epoch cannot be read.
 When the tenant service is down the lead still gets an answer (built-in defaults, no suggestions).
 """
 
@@ -33,7 +35,7 @@ from ai.tenant_port import (
 from kit.cache import jittered
 
 log = logging.getLogger(__name__)
-# Tenant data this old is refreshed in the background; a settings change applies within about this.
+# Tenant data this old is refreshed in the background (AI_TENANT_CACHE_SECONDS sets the service's).
 CACHE_SECONDS = 10.0
 # Each copy stays fresh for a random part of that, between (1 - JITTER) and 1 times it: copies filled
 # together (a restart, a burst over many tenants) then go stale apart, not in one burst of lookups.
@@ -93,6 +95,15 @@ class OfflineResponder:
         self._cache: dict[str, tuple[float, float, TenantData]] = {}
         self._refreshing: dict[str, asyncio.Task[None]] = {}
         self._searches: dict[tuple[str, PropertyFilters], tuple[float, list[CatalogItem]]] = {}
+        self._generation = 0  # moved by expire_all: lookups begun before it store stale copies
+
+    def expire_all(self) -> None:
+        """Tenant data changed somewhere (the reply-data epoch moved): every copy is refreshed on its
+        next use (served meanwhile, as any stale copy), and every catalog search is forgotten."""
+        self._generation += 1
+        now = time.monotonic()
+        self._cache = {t: (min(fresh, now), usable, data) for t, (fresh, usable, data) in self._cache.items()}
+        self._searches.clear()
 
     async def respond(self, request: ReplyInput) -> Generated:
         data = await self.tenant_data(request.tenant_id)
@@ -124,11 +135,14 @@ class OfflineResponder:
         hit = self._searches.get((tenant_id, filters))
         if hit is not None and hit[0] > now:
             return hit[1]
+        generation = self._generation
         try:
             found = (await self.tenants.search_properties(tenant_id, filters))[:SUGGESTIONS]
         except Exception:
             log.exception("catalog search for the built-in responder failed")
             return []
+        if generation != self._generation:  # the catalog may have changed while it ran
+            return found
         if len(self._searches) >= SEARCH_CACHE_MAX:
             self._searches = {k: v for k, v in self._searches.items() if v[0] > now}
         self._searches[(tenant_id, filters)] = (
@@ -160,8 +174,11 @@ class OfflineResponder:
             self._refreshing.pop(tenant_id, None)
 
     async def _store(self, tenant_id: str) -> TenantData:
+        generation = self._generation
         data, failed = await self._load(tenant_id)
         now = time.monotonic()
+        # Read before the epoch moved: usable, but due for a refresh at once.
+        fresh_for = jittered(self.cache_seconds, JITTER) if generation == self._generation else 0.0
         previous = self._cache.get(tenant_id)
         if failed and previous is not None and previous[1] > now:
             # Keep the last good copy while it may still be used; ask again a little later.
@@ -173,11 +190,7 @@ class OfflineResponder:
             until = now + FAILURE_CACHE_SECONDS
             self._cache[tenant_id] = (until, until, data)
         else:
-            self._cache[tenant_id] = (
-                now + jittered(self.cache_seconds, JITTER),
-                now + STALE_MAX_SECONDS,
-                data,
-            )
+            self._cache[tenant_id] = (now + fresh_for, now + max(STALE_MAX_SECONDS, self.cache_seconds), data)
         return data
 
     async def _load(self, tenant_id: str) -> tuple[TenantData, bool]:

@@ -22,7 +22,7 @@ from ai.reply import Generated, ReplyInput, Responder
 from ai.responder import ModelResponder
 from ai.rpc_simulator import SimulatorRpcs
 from ai.tenant_port import GrpcTenantPort, TenantPort
-from kit import db, dbstats, rpc
+from kit import db, dbstats, epoch, rpc
 from vellarys.ai.v1 import ai_pb2 as pb
 from vellarys.ai.v1 import ai_pb2_grpc as pb_grpc
 from vellarys.tenant.v1 import tenant_pb2_grpc as tpb_grpc
@@ -97,7 +97,7 @@ class AiServicer(SimulatorRpcs, pb_grpc.AiServiceServicer):
             return pb.ListJobCallsResponse(calls=[job_calls.encode_call(c) for c in calls])
 
 
-def tenant_port(settings: Settings) -> TenantPort:
+def tenant_port(settings: Settings) -> GrpcTenantPort:
     # The channel connects on first use: an offline ai service that never asks costs nothing.
     channel = rpc.make_channel(settings.tenant_addr, deadline=settings.grpc_deadline_seconds)
     return GrpcTenantPort(tpb_grpc.TenantServiceStub(channel))
@@ -106,7 +106,7 @@ def tenant_port(settings: Settings) -> TenantPort:
 def make_responder(settings: Settings, tenants: TenantPort, breaker: CircuitBreaker | None) -> Responder:
     if not settings.model_enabled:
         log.info("no OPENAI_API_KEY: the built-in Portuguese responder answers")
-        return OfflineResponder(tenants)
+        return OfflineResponder(tenants, settings.ai_tenant_cache_seconds)
     client = model.make_client(
         settings.openai_api_key,
         settings.openai_base_url,
@@ -130,9 +130,10 @@ def build(
     tenants: TenantPort | None = None,
     breaker: CircuitBreaker | None = None,
     calls: CallLog | None = None,
+    responder: Responder | None = None,
 ) -> rpc.Server:
     tenants = tenants or tenant_port(settings)
-    responder = make_responder(settings, tenants, breaker)
+    responder = responder or make_responder(settings, tenants, breaker)
     servicer = AiServicer(db.session_factory(engine), responder, tenants, calls or CallLog(engine))
     return rpc.build_server(
         lambda server: pb_grpc.add_AiServiceServicer_to_server(servicer, server),
@@ -143,13 +144,43 @@ def build(
     )
 
 
+async def follow_reply_data(tenants: GrpcTenantPort, responder: Responder, every: float) -> None:
+    """Poll tenant's reply-data epoch every `every` seconds, forever; when it moves, every cached
+    copy of tenant data is refreshed on its next use."""
+
+    def changed() -> None:
+        tenants.expire_all()
+        if isinstance(responder, OfflineResponder):  # the model path reads tenant data per reply
+            responder.expire_all()
+
+    await epoch.follow(
+        tenants.reply_data_epoch,
+        changed,
+        every,
+        what="reply-data epoch",
+        meanwhile="tenant settings and catalogs now refresh on their cache time",
+        log=log,
+    )
+
+
 async def serve(settings: Settings) -> None:
     engine = db.service_engine(settings, "ai", settings.ai_database_url)
     calls = CallLog(engine)
-    server = build(settings, engine, calls=calls)
+    tenants = tenant_port(settings)
+    responder = make_responder(settings, tenants, None)
+    server = build(settings, engine, calls=calls, tenants=tenants, responder=responder)
     stats = dbstats.watch(engine, "ai", settings)
+    follower = (
+        asyncio.get_running_loop().create_task(
+            follow_reply_data(tenants, responder, settings.ai_tenant_epoch_seconds)
+        )
+        if settings.ai_tenant_epoch_seconds > 0
+        else None
+    )
 
     async def stopped() -> None:
+        if follower is not None:
+            follower.cancel()
         await stats.stop()
         await calls.drain()  # the rows of the last replies, before the pool closes
         await engine.dispose()

@@ -174,6 +174,16 @@ class GrpcTenantPort:
         self._niches: dict[int, str] = {}
         self._niches_at = 0.0
 
+    async def reply_data_epoch(self) -> int:
+        """tenant's counter that moves whenever settings, catalogs or niches may have changed."""
+        with acting_for("", role=SERVICE_ROLE):
+            reply = await self.stub.GetRoutingEpoch(tpb.GetRoutingEpochRequest())
+        return int(reply.reply_data_epoch)
+
+    def expire_all(self) -> None:
+        """The reply-data epoch moved: read the niches again on next use."""
+        self._niches_at = 0.0
+
     async def ai_settings(self, tenant_id: str) -> TenantAiSettings:
         async def current() -> tpb.GetAiSettingsResponse:
             with acting_for(tenant_id):
@@ -187,7 +197,7 @@ class GrpcTenantPort:
         # GetTenant and ListNiches are system reads (no role); niches change only with a deploy.
         with acting_for(tenant_id, role=""):
             tenant = (await self.stub.GetTenant(tpb.GetTenantRequest(tenant_id=tenant_id))).tenant
-            if not self._niches or time.monotonic() - self._niches_at > NICHE_CACHE_SECONDS:
+            if not self._niches_at or time.monotonic() - self._niches_at > NICHE_CACHE_SECONDS:
                 niches = (await self.stub.ListNiches(tpb.ListNichesRequest())).niches
                 self._niches = {n.id: n.prompt_template for n in niches}
                 self._niches_at = time.monotonic()

@@ -115,10 +115,13 @@ class ChannelRouteRepository:
     async def by_external_id(self, provider: str, external_id: str) -> ChannelRoute | None:
         return await self._one(ROUTE_BY_EXTERNAL_ID, provider, external_id)
 
-    async def epoch(self) -> int:
-        """tenant.routing_epoch (migration 0004): moves whenever an answer above may have changed."""
-        rows = await db.driver_fetch(self.connection, "SELECT epoch FROM tenant.routing_epoch")
-        return int(rows[0][0])
+    async def epochs(self) -> tuple[int, int]:
+        """tenant.routing_epoch (migration 0004), which moves whenever an answer above may have
+        changed, and tenant.reply_data_epoch (0005), for what the ai service caches."""
+        rows = await db.driver_fetch(
+            self.connection, "SELECT r.epoch, d.epoch FROM tenant.routing_epoch r, tenant.reply_data_epoch d"
+        )
+        return int(rows[0][0]), int(rows[0][1])
 
     async def _one(self, sql: str, provider: str, key: str) -> ChannelRoute | None:
         rows = await db.driver_fetch(self.connection, sql, provider, key)

@@ -203,9 +203,10 @@ class TenantServicer(IdentityRpcs, CatalogRpcs, SellerRpcs, PlacesRpcs, pb_grpc.
     async def GetRoutingEpoch(
         self, request: pb.GetRoutingEpochRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetRoutingEpochResponse:
-        """Polled every second by each gateway: one single-row read."""
+        """Polled every second by each gateway and each ai process: one single-row read."""
         async with self.engine.connect() as connection:
-            return pb.GetRoutingEpochResponse(epoch=await service.routing_epoch(connection))
+            routing, reply_data = await service.epochs(connection)
+        return pb.GetRoutingEpochResponse(epoch=routing, reply_data_epoch=reply_data)
 
 
 def build(settings: Settings, engine: AsyncEngine, port: int | None = None) -> rpc.Server:

@@ -184,8 +184,9 @@ async def get_tenant(session: AsyncSession, tenant_id: str) -> Tenant:
     return tenant
 
 
-async def routing_epoch(connection: AsyncConnection) -> int:
-    return await ChannelRouteRepository(connection).epoch()
+async def epochs(connection: AsyncConnection) -> tuple[int, int]:
+    """(routing epoch, reply-data epoch)."""
+    return await ChannelRouteRepository(connection).epochs()
 
 
 async def resolve_channel(

@@ -153,10 +153,12 @@ class GetRoutingEpochRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetRoutingEpochResponse(_message.Message):
-    __slots__ = ("epoch",)
+    __slots__ = ("epoch", "reply_data_epoch")
     EPOCH_FIELD_NUMBER: _ClassVar[int]
+    REPLY_DATA_EPOCH_FIELD_NUMBER: _ClassVar[int]
     epoch: int
-    def __init__(self, epoch: _Optional[int] = ...) -> None: ...
+    reply_data_epoch: int
+    def __init__(self, epoch: _Optional[int] = ..., reply_data_epoch: _Optional[int] = ...) -> None: ...
 
 class ResolveChannelRequest(_message.Message):
     __slots__ = ("provider", "external_id", "webhook_token")

@@ -19,7 +19,7 @@ from ai.config import Settings
 from ai.offline import Turn
 from ai.offline_path import JITTER, OfflineResponder
 from ai.reply import ReplyInput
-from ai.server import build
+from ai.server import build, follow_reply_data
 from ai.tenant_port import GrpcTenantPort
 from kit import db, rpc
 from kit.context import CallContext
@@ -261,6 +261,39 @@ class TestTenantDataCache:
         while "Aqui é o Leo" not in (await responder.respond(lead_says(tid, "oi"))).text:
             assert asyncio.get_running_loop().time() < deadline, "the new greeting never applied"
             await asyncio.sleep(0.1)
+
+    async def test_a_change_applies_within_a_second_when_the_epoch_is_followed(self, tenant_stub):
+        """Copies kept for five minutes, and still a settings change and a new listing show in the
+        replies within about a second: tenant's reply-data epoch moved."""
+        tid = await create_tenant(tenant_stub, "Imobiliária Segue", [item("AP-401", 500_000)])
+        tenants = GrpcTenantPort(tenant_stub)
+        responder = OfflineResponder(Counting(tenants), cache_seconds=300)
+        asks = "quero comprar apartamento no Batel"
+        first = await responder.respond(lead_says(tid, asks))
+        assert "AP-401" in first.text and "AP-402" not in first.text
+        follower = asyncio.create_task(follow_reply_data(tenants, responder, 0.05))
+        try:
+            await asyncio.sleep(0.2)  # the follower has read the epoch as it was
+            changed = "Olá! Aqui é a Bia, da Imobiliária Segue."
+            await tenant_stub.UpdateAiSettings(
+                tpb.UpdateAiSettingsRequest(
+                    tenant_id=tid, settings=tpb.AiSettings(greeting=changed), fields=["greeting"]
+                ),
+                metadata=admin(tid),
+            )
+            await tenant_stub.CreateProduct(
+                tpb.CreateProductRequest(tenant_id=tid, product=item("AP-402", 400_000)), metadata=admin(tid)
+            )
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 3
+            while True:
+                reply = await responder.respond(lead_says(tid, asks))
+                if "Aqui é a Bia" in reply.text and "AP-402" in reply.text:
+                    break
+                assert loop.time() < deadline, f"the changes never applied: {reply.text}"
+                await asyncio.sleep(0.05)
+        finally:
+            follower.cancel()
 
     async def test_copies_filled_together_go_stale_apart_within_the_cache_time(self, tenant_stub):
         """A restart or a burst over many tenants must not make every refresh fall due at once."""

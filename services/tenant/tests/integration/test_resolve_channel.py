@@ -260,3 +260,63 @@ class TestRoutingEpoch:
         before = await self.epoch(stub)
         await stub.UpdateTenant(pb.UpdateTenantRequest(tenant_id=t.id, name="Outro Nome"), metadata=SUPER)
         assert await self.epoch(stub) == before
+
+
+class TestReplyDataEpoch:
+    """The counter the ai service follows for what it caches: settings, catalog, niche prompt."""
+
+    async def epochs(self, stub) -> tuple[int, int]:
+        reply = await stub.GetRoutingEpoch(pb.GetRoutingEpochRequest(), metadata=SERVICE)
+        return reply.epoch, reply.reply_data_epoch
+
+    async def test_moves_with_every_change_a_reply_reads(self, stub):
+        t = await new_tenant(stub)
+        md = admin(t.id)
+        product = pb.ProductInput(code="AP-1", title="Apto no Batel", neighbourhood="Batel")
+        created = (await stub.CreateProduct(pb.CreateProductRequest(product=product), metadata=md)).product
+        settings = pb.UpdateAiSettingsRequest(
+            tenant_id=t.id, settings=pb.AiSettings(greeting="Olá!"), fields=["greeting"]
+        )
+        # Made one at a time: a gRPC call starts as soon as it is created.
+        changes = {
+            "settings updated": lambda: stub.UpdateAiSettings(settings, metadata=md),
+            "settings rolled back": lambda: stub.RollbackAiSettings(
+                pb.RollbackAiSettingsRequest(tenant_id=t.id, version=1), metadata=md
+            ),
+            "product created": lambda: stub.CreateProduct(
+                pb.CreateProductRequest(product=pb.ProductInput(code="AP-2", title="Casa")), metadata=md
+            ),
+            "product updated": lambda: stub.UpdateProduct(
+                pb.UpdateProductRequest(
+                    product_id=created.id,
+                    product=pb.ProductInput(status=pb.PRODUCT_STATUS_SOLD),
+                    fields=["status"],
+                ),
+                metadata=md,
+            ),
+            "product deleted": lambda: stub.DeleteProduct(
+                pb.DeleteProductRequest(product_id=created.id), metadata=md
+            ),
+            "tenant renamed": lambda: stub.UpdateTenant(
+                pb.UpdateTenantRequest(tenant_id=t.id, name="Outro Nome"), metadata=SUPER
+            ),
+        }
+        for what, change in changes.items():
+            routing, before = await self.epochs(stub)
+            await change()
+            after = await self.epochs(stub)
+            assert after[1] > before, what
+            assert after[0] == routing, f"{what} moved the routing epoch too"
+
+    async def test_stays_put_for_changes_replies_do_not_read(self, stub):
+        t = await new_tenant(stub)
+        _, before = await self.epochs(stub)
+        channel, _ = await new_channel(stub, t.id)
+        await stub.UpdateChannel(
+            pb.UpdateChannelRequest(tenant_id=t.id, channel_id=channel.id, active=False), metadata=admin(t.id)
+        )
+        await stub.UpdateTenant(
+            pb.UpdateTenantRequest(tenant_id=t.id, limits=pb.PlanLimits(messages_per_minute_hard=900)),
+            metadata=SUPER,
+        )
+        assert (await self.epochs(stub))[1] == before
