@@ -7,6 +7,7 @@ generated first, then its call-log row is written in one short transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 
@@ -181,6 +182,8 @@ async def serve(settings: Settings) -> None:
     async def stopped() -> None:
         if follower is not None:
             follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follower
         await stats.stop()
         await calls.drain()  # the rows of the last replies, before the pool closes
         await engine.dispose()
