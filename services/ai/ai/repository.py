@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -37,7 +38,18 @@ _CALL_INSERT = text(
 )
 
 
-_CALL_INSERT_RAW = db.Raw(_CALL_INSERT.text)
+# Many rows in one statement: one array per column, of the column's type.
+_CALL_TYPES = {
+    "id": "uuid", "tenant_id": "uuid", "lead_id": "uuid", "job_id": "text", "attempt": "int",
+    "model": "text", "prompt_tokens": "int", "completion_tokens": "int", "latency_ms": "int",
+    "outcome": "text", "cost_usd": "numeric", "simulated": "boolean",
+}  # fmt: skip
+assert tuple(_CALL_TYPES) == _CALL_COLUMNS
+_CALLS_INSERT_MANY = (
+    f"INSERT INTO ai.calls ({', '.join(_CALL_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"${i}::{t}[]" for i, t in enumerate(_CALL_TYPES.values(), 1))
+    + ")"
+)
 
 
 def _call_params(call: Call) -> dict[str, Any]:
@@ -49,9 +61,11 @@ def _call_params(call: Call) -> dict[str, Any]:
     return params
 
 
-async def add_call_alone(engine: AsyncEngine, call: Call) -> None:
-    """CallRepository.add as one statement on the raw driver that commits alone (GenerateReply's log)."""
-    await db.fetch(engine, _CALL_INSERT_RAW.sql, *_CALL_INSERT_RAW.args(_call_params(call)))
+async def add_calls_alone(engine: AsyncEngine, calls: Sequence[Call]) -> None:
+    """CallRepository.add of many calls as one statement on the raw driver that commits alone
+    (GenerateReply's log)."""
+    rows = [_call_params(call) for call in calls]
+    await db.fetch(engine, _CALLS_INSERT_MANY, *([row[c] for row in rows] for c in _CALL_COLUMNS))
 
 
 class CallRepository:

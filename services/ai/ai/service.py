@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from ai import errors, offline, optout, pricing
 from ai.models import Call
 from ai.reply import Generated, Outcome, ReplyInput, Responder, from_offline
-from ai.repository import CallRepository, UsageDay, add_call_alone
+from ai.repository import CallRepository, UsageDay, add_calls_alone
 from kit.errors import parse_id
 
 ROLES = (offline.LEAD, offline.ASSISTANT, offline.SELLER)
@@ -104,9 +104,9 @@ async def record_call(
     await CallRepository(session).add(call_of(request, reply, simulated=simulated))
 
 
-async def record_call_alone(engine: AsyncEngine, request: ReplyInput, reply: Generated) -> None:
-    """Log the call in one statement that commits alone (GenerateReply, at every reply)."""
-    await add_call_alone(engine, call_of(request, reply))
+async def record_calls_alone(engine: AsyncEngine, calls: Sequence[Call]) -> None:
+    """Log calls (call_of's rows) in one statement that commits alone (GenerateReply's log)."""
+    await add_calls_alone(engine, calls)
 
 
 def _day(value: str, field: str) -> date:

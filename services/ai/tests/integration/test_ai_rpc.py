@@ -11,7 +11,9 @@ import grpc
 import pytest
 
 import ai
+from ai.codec import decode_request
 from ai.config import Settings
+from ai.reply import Generated, Outcome
 from ai.server import CallLog, build
 from kit import db, rpc
 from kit.dbadmin import asyncpg_dsn
@@ -107,6 +109,49 @@ class TestGenerateReply:
             await sql.fetchval("SELECT count(*) FROM ai.calls WHERE tenant_id = $1", uuid.UUID(tenant)) == 5
         )
 
+    async def test_the_log_writes_a_window_of_replies_together(self, migrated, sql):
+        """Rows wait for the window (or a full batch) and then go in one statement."""
+        engine = db.create_engine(
+            migrated("ai", ai.__file__), pool_size=1, max_overflow=0, application_name="t"
+        )
+        log = CallLog(engine, window=60, max_batch=3)
+        tenant = str(uuid.uuid4())
+
+        async def rows() -> int:
+            return int(
+                await sql.fetchval("SELECT count(*) FROM ai.calls WHERE tenant_id = $1", uuid.UUID(tenant))
+            )
+
+        reply = Generated(
+            text="Oi!",
+            profile=[],
+            score=0,
+            score_reasons=[],
+            outcome=Outcome.OFFLINE,
+            model="offline",
+            latency_ms=3,
+        )
+        try:
+            for _ in range(2):
+                log.add(decode_request(request(tenant, str(uuid.uuid4()), "oi")), reply)
+            await asyncio.sleep(0.2)
+            assert await rows() == 0  # within the window: waiting for others
+            log.add(decode_request(request(tenant, str(uuid.uuid4()), "oi")), reply)
+            deadline = asyncio.get_running_loop().time() + 5
+            while await rows() < 3:  # a full batch leaves at once
+                assert asyncio.get_running_loop().time() < deadline, "the full batch was not written"
+                await asyncio.sleep(0.02)
+            log.add(decode_request(request(tenant, "", "oi")), reply)
+            await log.drain()  # what waits is written on drain
+            assert await rows() == 4
+            stored = await sql.fetch(
+                "SELECT outcome, model, latency_ms FROM ai.calls WHERE tenant_id = $1", uuid.UUID(tenant)
+            )
+            assert {tuple(r) for r in stored} == {("offline", "offline", 3)}
+        finally:
+            await log.drain()
+            await engine.dispose()
+
     @pytest.mark.parametrize(
         ("tenant_id", "lead_id", "field"),
         [("", "", "tenant_id"), ("nope", "", "tenant_id"), (str(uuid.uuid4()), "42", "lead_id")],
@@ -136,6 +181,7 @@ class TestGetUsage:
         for _ in range(3):
             await stub.GenerateReply(request(tenant, "", "quero comprar"))
         await stub.GenerateReply(request(tenant, "", "PARAR"))
+        await logged()
         await sql.execute(
             "INSERT INTO ai.calls (id, tenant_id, model, prompt_tokens, completion_tokens, latency_ms, outcome,"
             " cost_usd) VALUES ($1, $2, 'gpt-4o', 1000, 100, 900, 'ok', 0.0035),"
