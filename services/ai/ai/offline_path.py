@@ -177,8 +177,6 @@ class OfflineResponder:
         generation = self._generation
         data, failed = await self._load(tenant_id)
         now = time.monotonic()
-        # Read before the epoch moved: usable, but due for a refresh at once.
-        fresh_for = jittered(self.cache_seconds, JITTER) if generation == self._generation else 0.0
         previous = self._cache.get(tenant_id)
         if failed and previous is not None and previous[1] > now:
             # Keep the last good copy while it may still be used; ask again a little later.
@@ -190,6 +188,8 @@ class OfflineResponder:
             until = now + FAILURE_CACHE_SECONDS
             self._cache[tenant_id] = (until, until, data)
         else:
+            # Read before the epoch moved: usable, but due for a refresh at once.
+            fresh_for = jittered(self.cache_seconds, JITTER) if generation == self._generation else 0.0
             self._cache[tenant_id] = (now + fresh_for, now + max(STALE_MAX_SECONDS, self.cache_seconds), data)
         return data
 
