@@ -63,7 +63,7 @@ _MESSAGE_INSERT = text(
 )
 
 
-# The common ingest path (a lead's inbound message) in one round trip: migration 0005's function.
+# The common ingest path (a lead's inbound messages) in one round trip: its parameters, one per item.
 _INGEST_PARAMS = (
     "tenant_id", "phone", "name", "at", "channel_id", "provider", "external_id", "kind", "text",
     "media", "location", "reply_id", "raw", "sent_at", "blocked", "leads_soft", "leads_hard",
@@ -100,14 +100,8 @@ async def claim_external_ids(
     return [(bool(row["done"]), row["status"]) for row in rows]
 
 
-_INGEST = text(
-    f"SELECT * FROM conversation.ingest_inbound({', '.join(':' + p for p in _INGEST_PARAMS)})"
-).bindparams(
-    bindparam("media", type_=JSONB), bindparam("location", type_=JSONB), bindparam("raw", type_=JSONB)
-)
-
-
-# Many messages in one round trip (migration 0006): one array per parameter, JSON values as text.
+# Lead messages, one or many, in one round trip (migration 0008's function): one array per parameter,
+# JSON values as text.
 _JSON_PARAMS = frozenset({"media", "location", "raw"})
 _INGEST_MANY = text(
     f"SELECT * FROM conversation.ingest_inbound_many({', '.join(':' + p for p in _INGEST_PARAMS)})"
@@ -121,7 +115,8 @@ def _json_text(value: Any) -> str | None:
 
 @dataclass(frozen=True)
 class IngestRow:
-    """What conversation.ingest_inbound() did; on a duplicate (created False) the stored message's ids."""
+    """What conversation.ingest_inbound_many() did with one item; on a duplicate (created False) the
+    stored message's ids."""
 
     lead_id: uuid.UUID
     lead_created: bool
@@ -138,8 +133,9 @@ class IngestRepository:
         self.session = session
 
     async def inbound(self, values: dict[str, Any]) -> IngestRow:
-        """Run the function with `values` keyed by _INGEST_PARAMS."""
-        return IngestRow(*(await self.session.execute(_INGEST, values)).one())
+        """Store one item (a dict keyed by _INGEST_PARAMS): a batch of one."""
+        (row,) = await self.inbound_many([values])
+        return row
 
     async def inbound_many(self, items: list[dict[str, Any]]) -> list[IngestRow]:
         """Run the function for every item (dicts keyed by _INGEST_PARAMS), in order, in one call."""

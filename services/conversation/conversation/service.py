@@ -154,7 +154,7 @@ async def ingest_inbound(
 
 @dataclass(frozen=True)
 class LeadMessage:
-    """A lead's own inbound message, validated and turned into conversation.ingest_inbound()'s
+    """A lead's own inbound message, validated and turned into conversation.ingest_inbound_many()'s
     parameters; `limits` stays for the soft-limit report."""
 
     tenant: uuid.UUID
@@ -206,7 +206,7 @@ def lead_message(
 
 
 async def ingest_lead_messages(session: AsyncSession, items: list[LeadMessage]) -> list[Ingested]:
-    """Store many lead messages in one round trip (migration 0006), in the given order; only the
+    """Store many lead messages in one round trip (migration 0008), in the given order; only the
     live events are recorded here, after the function did the rest."""
     authz.require_internal()
     if not items:
@@ -230,8 +230,8 @@ async def ingest_lead_messages_alone(connection: AsyncConnection, items: list[Le
 
 
 async def _ingest_lead_message(session: AsyncSession, item: LeadMessage) -> Ingested:
-    """The common path (a lead's own message) in one round trip: migration 0005's function runs the
-    same statements as the general path above; only the live events are recorded here."""
+    """The common path (a lead's own message) in one round trip: migration 0008's function applies
+    the general path's rules above; only the live events are recorded here."""
     return await _ingested(session, item, await IngestRepository(session).inbound(item.values))
 
 

@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import grpc
@@ -130,6 +131,90 @@ class TestIngestBatch:
             first.message.external_id,
         )
         assert stored == 1
+
+    async def test_a_copy_in_the_same_batch_counts_once(self, stub, sql, h):
+        """The copy's new lead and conversation were born counting both items: one is given back."""
+        t = h.new_id()
+        first = h.message(t, _phone(11))
+        copy = pb.IngestInboundRequest()
+        copy.CopyFrom(first)
+        stored, again = await _batch(stub, [first, copy])
+        assert (stored.ok.lead_created, again.ok.lead_created) == (True, False)
+        assert (stored.ok.reply_scheduled, again.ok.reply_scheduled) == (True, False)
+        row = await sql.fetchrow(
+            "SELECT l.message_count, c.last_inbound_at FROM conversation.leads l"
+            " JOIN conversation.conversations c ON c.lead_id = l.id WHERE l.id = $1",
+            uuid.UUID(stored.ok.lead_id),
+        )
+        assert row["message_count"] == 1 and row["last_inbound_at"] is not None
+
+    async def test_new_leads_of_one_batch_each_count_at_their_own_position(self, stub, sql, h):
+        t1, t2 = h.new_id(), h.new_id()
+        limits = pb.LimitState(new_leads_per_day_soft=1, new_leads_per_day_hard=2)
+        items = [h.message(t1, _phone(20 + n), limits=limits) for n in range(4)]
+        items.insert(2, h.message(t2, _phone(20), limits=limits))
+        items.append(h.message(t1, _phone(20), limits=limits, text="de novo"))
+        results = [r.ok for r in await _batch(stub, items)]
+        assert [r.lead_created for r in results] == [True, True, True, True, True, False]
+        assert [list(r.soft_limits_hit) for r in results] == [[], ["leads_per_day_soft"], [], [], [], []]
+        blocked = [r.auto_reply_blocked for r in results]
+        assert blocked == ["", "", "", "leads_per_day_hard", "leads_per_day_hard", ""]
+        assert [r.reply_scheduled for r in results] == [True, True, True, False, False, True]
+        for result, reason in zip(results, blocked, strict=True):
+            assert (
+                await sql.fetchval(
+                    "SELECT coalesce(auto_reply_blocked, '') FROM conversation.messages WHERE id = $1",
+                    uuid.UUID(result.message_id),
+                )
+                == reason
+            )
+        counts = await sql.fetch(
+            "SELECT tenant_id, new_leads FROM conversation.tenant_day_counters WHERE tenant_id = ANY($1)",
+            [uuid.UUID(t1), uuid.UUID(t2)],
+        )
+        assert {str(r["tenant_id"]): r["new_leads"] for r in counts} == {t1: 4, t2: 1}
+
+    async def test_a_lead_with_many_messages_in_one_batch(self, stub, sql, h):
+        """As if stored one by one: the last name given, every message counted, the latest time, one
+        reply job for the last message; a known lead's time never moves back."""
+        t = h.new_id()
+        start = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+        (known,) = await _batch(stub, [h.message(t, _phone(31), at=start + timedelta(minutes=10))])
+        old = h.message(t, _phone(31), at=start)  # stored before: its copy below counts nothing
+        await _batch(stub, [old])
+        items = [
+            h.message(t, _phone(30), at=start + timedelta(minutes=2), sender_name="Maria"),
+            h.message(t, _phone(31), at=start + timedelta(minutes=1)),
+            h.message(t, _phone(30), at=start + timedelta(minutes=1), sender_name=""),
+            old,
+            h.message(t, _phone(30), at=start + timedelta(minutes=3), sender_name="Maria Souza"),
+        ]
+        results = [r.ok for r in await _batch(stub, items)]
+        assert [r.created for r in results] == [True, True, True, False, True]
+        assert [r.lead_created for r in results] == [True, False, False, False, False]
+        new_lead, known_lead = results[0].lead_id, known.ok.lead_id
+        assert {results[2].lead_id, results[4].lead_id} == {new_lead}
+        assert {results[1].lead_id, results[3].lead_id} == {known_lead}
+        leads = {
+            str(r["id"]): (r["name"], r["message_count"], r["last_message_at"], r["last_inbound_at"])
+            for r in await sql.fetch(
+                "SELECT l.id, l.name, l.message_count, l.last_message_at, c.last_inbound_at"
+                " FROM conversation.leads l JOIN conversation.conversations c ON c.lead_id = l.id"
+                " WHERE l.tenant_id = $1",
+                uuid.UUID(t),
+            )
+        }
+        latest = start + timedelta(minutes=3)
+        assert leads[new_lead] == ("Maria Souza", 3, latest, latest)
+        late = start + timedelta(minutes=10)
+        assert leads[known_lead][1:] == (3, late, late)
+        jobs = await sql.fetch(
+            "SELECT lead_id, last_message_id FROM conversation.reply_jobs WHERE tenant_id = $1"
+            " AND status = 'queued'",
+            uuid.UUID(t),
+        )
+        last = {str(r["lead_id"]): str(r["last_message_id"]) for r in jobs}
+        assert last == {new_lead: results[4].message_id, known_lead: results[1].message_id}
 
     async def test_an_invalid_item_fails_alone(self, stub, sql, h):
         t = h.new_id()
@@ -325,9 +410,11 @@ class TestIngestBatch:
 
 
 _INGEST_ONE = (
-    "SELECT r_lead_id, r_lead_created, r_message_id, r_created FROM conversation.ingest_inbound("
-    " $1::uuid, $2, 'Maria', now(), NULL, 'zapi', $3, 'text', 'Oi', NULL, NULL, '', NULL, NULL, '', 0, 0,"
-    " false, 1.0, 10.0, '', '')"
+    "SELECT r_lead_id, r_lead_created, r_message_id, r_created FROM conversation.ingest_inbound_many("
+    " ARRAY[$1::uuid], ARRAY[$2], ARRAY['Maria'], ARRAY[now()], ARRAY[NULL::uuid], ARRAY['zapi'], ARRAY[$3],"
+    " ARRAY['text'], ARRAY['Oi'], ARRAY[NULL], ARRAY[NULL], ARRAY[''], ARRAY[NULL], ARRAY[NULL::timestamptz],"
+    " ARRAY[''], ARRAY[0], ARRAY[0], ARRAY[false], ARRAY[1.0::float8], ARRAY[10.0::float8], ARRAY[''],"
+    " ARRAY[''])"
 )
 
 
@@ -361,24 +448,31 @@ async def test_a_copy_committed_while_it_waits_is_counted_once(stub, sql, h, dat
 
 
 async def test_the_ingest_migrations_go_down_and_up_again(migrated, sql):
-    """0007's downgrade restores 0005's function and 0006's drops the batch one; up again, both are
-    back. (Other tests then find the schema at head, as they left it.)"""
+    """0008's downgrade restores 0007's per-message function and 0006's loop over it, 0007's restores
+    0005's, 0006's drops the batch function; up again, 0008's is back. (Other tests then find the
+    schema at head, as they left it.)"""
     url = migrated("conversation", conversation.__file__)
     config = alembic_config(migrations_dir(conversation.__file__), url, "conversation")
 
-    async def ingest_body() -> str:
-        return str(await sql.fetchval("SELECT pg_get_functiondef('conversation.ingest_inbound'::regproc)"))
-
-    async def has_many() -> bool:
-        return bool(await sql.fetchval("SELECT to_regproc('conversation.ingest_inbound_many') IS NOT NULL"))
+    async def body(name: str) -> str | None:
+        # By name at each call: a prepared statement would keep the oid of a function dropped since.
+        found = await sql.fetchval("SELECT pg_get_functiondef(to_regproc($1))", f"conversation.{name}")
+        return None if found is None else str(found)
 
     def run(step: Callable[..., None], revision: str) -> None:
         with ThreadPoolExecutor(max_workers=1) as pool:  # alembic's env runs a loop of its own
             pool.submit(step, config, revision).result()
 
-    assert "IS DISTINCT FROM leads.name" in await ingest_body() and await has_many()
+    async def at_head() -> None:
+        assert "generate_subscripts" in (await body("ingest_inbound_many") or "")
+        assert await body("ingest_inbound") is None
+
+    await at_head()
+    run(command.downgrade, "0007")
+    assert "FROM conversation.ingest_inbound(" in (await body("ingest_inbound_many") or "")
+    assert "IS DISTINCT FROM leads.name" in (await body("ingest_inbound") or "")
     run(command.downgrade, "0005")
-    assert "IS DISTINCT FROM leads.name" not in await ingest_body()
-    assert "ELSE leads.name END" in await ingest_body() and not await has_many()
+    assert "ELSE leads.name END" in (await body("ingest_inbound") or "")
+    assert await body("ingest_inbound_many") is None
     run(command.upgrade, "head")
-    assert "IS DISTINCT FROM leads.name" in await ingest_body() and await has_many()
+    await at_head()
