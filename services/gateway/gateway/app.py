@@ -48,9 +48,9 @@ log = logging.getLogger(__name__)
 def _redis_ping(url: str | None) -> tuple[Any, Callable[[], Awaitable[Any]] | None]:
     if not url:
         return None, None
-    import redis.asyncio as redis
+    from kit.redisclient import connect
 
-    client = redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    client = connect(url)
 
     async def ping() -> bool:
         return bool(await client.ping())

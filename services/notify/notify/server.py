@@ -252,9 +252,9 @@ class Components:
 def _pacer(settings: Settings) -> tuple[Pacer, Any]:
     if not settings.redis_url:
         return LocalPacer(limits(settings)), None
-    import redis.asyncio as redis
+    from kit.redisclient import connect
 
-    client = redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
+    client = connect(settings.redis_url)
     return RedisPacer(client, limits(settings), f"{settings.redis_prefix}notify:pace"), client
 
 
