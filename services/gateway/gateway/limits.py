@@ -1,12 +1,13 @@
 """Per-tenant counters for the runbook's soft/hard limits.
 
-Fixed one-minute windows: in Redis when ``REDIS_URL`` is set (shared by every gateway replica,
-one atomic INCR+EXPIRE script per hit), in process memory otherwise. Over a limit we never refuse
+Fixed one-minute windows: in Redis when ``REDIS_URL`` is set (shared by every gateway replica),
+in process memory otherwise. Over a limit we never refuse
 a provider: the caller stores the message anyway and only flags it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 import time
@@ -61,25 +62,56 @@ class MemoryCounter:
         self._oldest = bucket
 
 
-_INCR = """
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return n
-"""
-
-
 class RedisCounter:
+    """Counts in Redis, for every replica. The hits of one turn of the event loop leave together in
+    one pipeline: per key one INCRBY of their number (and an EXPIRE), and each caller's total is its
+    own place in that count, exactly what a round trip of its own would have answered. Under load
+    that is one round trip for many webhooks instead of one each (the bench measured 0.2 ms of the
+    gateway's CPU per webhook for the round trips alone)."""
+
     mode = "shared"
 
     def __init__(self, client: Any, prefix: str = "vellarys:limit:") -> None:
         self._client = client
         self._prefix = prefix
-        self._script = client.register_script(_INCR)
+        # Key name -> (expiry in seconds, the callers waiting for their totals).
+        self._pending: dict[str, tuple[int, list[asyncio.Future[int]]]] = {}
+        self._sending: set[asyncio.Task[None]] = set()
 
     async def hit(self, key: str, window: int) -> int:
         bucket = int(time.time()) // window
         name = f"{self._prefix}{key}:{bucket}"
-        return int(await self._script(keys=[name], args=[window * 2]))
+        loop = asyncio.get_running_loop()
+        if not self._pending:
+            loop.call_soon(self._send_pending)
+        future: asyncio.Future[int] = loop.create_future()
+        self._pending.setdefault(name, (window * 2, []))[1].append(future)
+        return await future
+
+    def _send_pending(self) -> None:
+        pending, self._pending = self._pending, {}
+        task = asyncio.get_running_loop().create_task(self._send(pending))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, pending: dict[str, tuple[int, list[asyncio.Future[int]]]]) -> None:
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            for name, (expiry, waiters) in pending.items():
+                pipe.incrby(name, len(waiters))
+                pipe.expire(name, expiry)
+            answers = await pipe.execute()
+        except Exception as error:  # every caller gets it, as from its own round trip
+            for _, waiters in pending.values():
+                for future in waiters:
+                    if not future.done():
+                        future.set_exception(error)
+            return
+        for (_, waiters), total in zip(pending.values(), answers[::2], strict=True):
+            before = int(total) - len(waiters)
+            for place, future in enumerate(waiters, 1):
+                if not future.done():
+                    future.set_result(before + place)
 
 
 @dataclass(frozen=True)

@@ -63,3 +63,36 @@ class TestRedisCounter:
         await a.delete(*keys)
         await a.aclose()
         await b.aclose()
+
+    async def test_concurrent_hits_share_round_trips_and_keep_exact_totals(self, require_redis):
+        import asyncio
+        import uuid
+
+        import redis.asyncio as redis
+
+        a, b = redis.from_url(require_redis), redis.from_url(require_redis)
+        prefix = f"test:{uuid.uuid4().hex}:"
+        first, second = RedisCounter(a, prefix), RedisCounter(b, prefix)
+
+        async def incrby_calls() -> int:
+            """Counting commands Redis ran so far, in scripts too."""
+            stats = await a.info("commandstats")
+            return sum(
+                int(stats.get(f"cmdstat_{c}", {}).get("calls", 0)) for c in ("incr", "incrby", "evalsha")
+            )
+
+        before = await incrby_calls()
+        counts = await asyncio.gather(
+            *(first.hit("t", 60) for _ in range(150)),
+            *(second.hit("t", 60) for _ in range(150)),
+            *(first.hit("other", 60) for _ in range(20)),
+        )
+        # Every hit has its own place in its key's count, as with one INCR each.
+        assert sorted(counts[:300]) == list(range(1, 301)) and sorted(counts[300:]) == list(range(1, 21))
+        # Other clients of this Redis may count meanwhile, but nowhere near one per hit.
+        assert await incrby_calls() - before < 50
+        keys = await a.keys(f"{prefix}*")
+        assert len(keys) == 2 and all([60 < await a.ttl(key) <= 120 for key in keys])
+        await a.delete(*keys)
+        await a.aclose()
+        await b.aclose()
