@@ -218,8 +218,24 @@ _OPT_IN_PHRASES = re.compile(
 _MAX_COMMAND_CHARS = 80
 
 
+class _FoldTable(dict[int, str]):
+    """str.translate's table for _fold, filled as characters are met: each character becomes the
+    lower case of the first character of its NFD form ("Ã" -> "a")."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        self[code] = folded = unicodedata.normalize("NFD", ch)[0].lower()[:1] or ch
+        return folded
+
+
+_FOLD = _FoldTable()
+
+
 def _fold(text: str) -> str:
-    return "".join(unicodedata.normalize("NFD", ch)[0].lower()[:1] or ch for ch in text)
+    # One C-level pass with a cached table: this runs on every inbound message (the batch ingest
+    # passes is_opt_in to Postgres), and normalising character by character in Python was 6 % of the
+    # conversation service's CPU at 2,000 webhooks/s.
+    return text.translate(_FOLD)
 
 
 def is_opt_in(text: str) -> bool:
