@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
+
 DIRECTIONS = ("inbound", "outbound_human", "outbound_ai")
 OWNERS = ("ai", "human", "nobody")
 
@@ -116,13 +118,24 @@ def clean(value: str) -> str:
 
 
 def raw_payload(raw_json: str) -> Any:
-    """The provider payload as JSON; text that isn't JSON is kept as a string rather than dropped."""
+    """The provider payload as JSON; text that isn't JSON (to Postgres) is kept as a string rather
+    than dropped."""
+    text = raw_payload_text(raw_json)
+    return None if text is None else json.loads(text)
+
+
+def raw_payload_text(raw_json: str) -> str | None:
+    """raw_payload as JSON text for a jsonb parameter: the provider's own text when it is JSON that
+    Postgres takes (orjson refuses what jsonb refuses: NaN, lone surrogate escapes), so it is not
+    parsed into Python and encoded again; anything else kept as a JSON string."""
     if not raw_json:
         return None
+    text = raw_json.replace("\\u0000", "")
     try:
-        return json.loads(raw_json.replace("\\u0000", ""))
-    except ValueError:
-        return clean(raw_json)
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return orjson.dumps(clean(raw_json)).decode()
+    return text
 
 
 def encode_cursor(at: datetime, row_id: uuid.UUID) -> str:

@@ -101,8 +101,8 @@ async def claim_external_ids(
 
 
 # Lead messages, one or many, in one round trip (migration 0008's function): one array per parameter,
-# JSON values as text.
-_JSON_PARAMS = frozenset({"media", "location", "raw"})
+# JSON values as text (`raw` comes as text already: conversation.domain.raw_payload_text).
+_JSON_PARAMS = frozenset({"media", "location"})
 _INGEST_MANY = text(
     f"SELECT * FROM conversation.ingest_inbound_many({', '.join(':' + p for p in _INGEST_PARAMS)})"
 )

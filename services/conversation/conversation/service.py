@@ -27,6 +27,7 @@ from conversation.domain import (
     is_opt_in,
     leads_level,
     raw_payload,
+    raw_payload_text,
     soft_hits,
 )
 from conversation.models import Message
@@ -57,7 +58,7 @@ def _message_row(
     tenant_id: uuid.UUID, lead_id: uuid.UUID, conversation_id: uuid.UUID, m: Inbound
 ) -> dict[str, Any]:
     ids = {"tenant_id": tenant_id, "lead_id": lead_id, "conversation_id": conversation_id}
-    return ids | {"direction": m.direction} | _message_content(m)
+    return ids | {"direction": m.direction, "raw": raw_payload(m.raw_json)} | _message_content(m)
 
 
 def _message_content(m: Inbound) -> dict[str, Any]:
@@ -69,7 +70,6 @@ def _message_content(m: Inbound) -> dict[str, Any]:
         "media": m.media,
         "location": m.location,
         "reply_id": clean(m.reply_id),
-        "raw": raw_payload(m.raw_json),
         "sent_at": m.sent_at,
     }
 
@@ -187,6 +187,7 @@ def lead_message(
         carrier = {}
         propagate.inject(carrier)
     values = _message_content(message) | {
+        "raw": raw_payload_text(message.raw_json),  # as text: the function casts it to jsonb
         "tenant_id": tenant,
         "phone": clean(message.sender),
         "name": clean(message.sender_name),

@@ -216,6 +216,26 @@ class TestIngestBatch:
         last = {str(r["lead_id"]): str(r["last_message_id"]) for r in jobs}
         assert last == {new_lead: results[4].message_id, known_lead: results[1].message_id}
 
+    async def test_a_raw_payload_postgres_refuses_is_kept_as_text(self, stub, sql, h):
+        """A lone surrogate escape is JSON to Python but not to jsonb: that payload is stored as a
+        JSON string, and the rest of its batch as usual; the provider's own JSON text is stored
+        as it came (a number past float precision keeps every digit)."""
+        t = h.new_id()
+        odd = '{"text": "\\ud83d", "n": NaN}'
+        exact = '{"id": 12345678901234567890123, "text": "ol\\u00e1\\u0000"}'
+        results = await _batch(
+            stub, [h.message(t, _phone(40), raw_json=odd), h.message(t, _phone(41), raw_json=exact)]
+        )
+        assert all(r.HasField("ok") and r.ok.created for r in results)
+        raws = [
+            await sql.fetchval(
+                "SELECT raw::text FROM conversation.messages WHERE id = $1", uuid.UUID(r.ok.message_id)
+            )
+            for r in results
+        ]
+        assert json.loads(raws[0]) == odd
+        assert raws[1] == '{"id": 12345678901234567890123, "text": "olá"}'
+
     async def test_an_invalid_item_fails_alone(self, stub, sql, h):
         t = h.new_id()
         good = h.message(t, _phone(20))
@@ -464,7 +484,7 @@ async def test_the_ingest_migrations_go_down_and_up_again(migrated, sql):
             pool.submit(step, config, revision).result()
 
     async def at_head() -> None:
-        assert "generate_subscripts" in (await body("ingest_inbound_many") or "")
+        assert "enable_bitmapscan" in (await body("ingest_inbound_many") or "")
         assert await body("ingest_inbound") is None
 
     await at_head()
