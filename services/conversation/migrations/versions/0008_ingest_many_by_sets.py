@@ -86,7 +86,6 @@ DECLARE
     v_new_leads uuid[];
     v_new_conversations uuid[];
     v_new_messages uuid[];
-    v_updated bigint;
 BEGIN
     IF coalesce(array_length(p_tenant_id, 1), 0) = 0 THEN
         RETURN;
@@ -175,64 +174,57 @@ BEGIN
     )
     SELECT coalesce(array_agg(s.id) FILTER (WHERE s.created), '{}') INTO v_new_conversations FROM stored s;
 
-    SELECT array_agg(c.id ORDER BY i.item), array_agg(c.owner ORDER BY i.item),
-        array_agg(c.id = ANY(v_new_conversations) ORDER BY i.item)
-    INTO v_conversation, v_owner, v_conversation_created
-    FROM unnest(p_tenant_id, v_lead) WITH ORDINALITY AS i(tenant_id, lead, item)
-    JOIN conversation.conversations c ON c.tenant_id = i.tenant_id AND c.lead_id = i.lead;
-
-    -- Messages, in the items' order.
-    WITH stored AS (
+    -- Each item's conversation (a new statement: it sees them all), and its message inserted, in the
+    -- items' order.
+    WITH found AS (
+        SELECT i.*, c.id AS conversation, c.owner, c.id = ANY(v_new_conversations) AS conversation_born
+        FROM unnest(p_tenant_id, v_lead, p_provider, p_external_id, p_kind, p_text, p_media, p_location,
+            p_reply_id, p_raw, p_sent_at, v_blocked)
+            WITH ORDINALITY AS i(tenant_id, lead, provider, external_id, kind, text, media, location,
+                reply_id, raw, sent_at, blocked, item)
+        JOIN conversation.conversations c ON c.tenant_id = i.tenant_id AND c.lead_id = i.lead
+    ), stored AS (
         INSERT INTO conversation.messages (id, tenant_id, lead_id, conversation_id, direction, provider,
             external_id, kind, text, media, location, reply_id, raw, sent_at, auto_reply_blocked)
-        SELECT gen_random_uuid(), i.tenant_id, i.lead, i.conversation, 'inbound', i.provider,
-            i.external_id, i.kind, i.text, i.media::jsonb, i.location::jsonb, i.reply_id, i.raw::jsonb,
-            i.sent_at, nullif(i.blocked, '')
-        FROM unnest(p_tenant_id, v_lead, v_conversation, p_provider, p_external_id, p_kind, p_text,
-            p_media, p_location, p_reply_id, p_raw, p_sent_at, v_blocked)
-            WITH ORDINALITY AS i(tenant_id, lead, conversation, provider, external_id, kind, text, media,
-                location, reply_id, raw, sent_at, blocked, item)
-        ORDER BY i.item
+        SELECT gen_random_uuid(), f.tenant_id, f.lead, f.conversation, 'inbound', f.provider,
+            f.external_id, f.kind, f.text, f.media::jsonb, f.location::jsonb, f.reply_id, f.raw::jsonb,
+            f.sent_at, nullif(f.blocked, '')
+        FROM found f ORDER BY f.item
         ON CONFLICT (tenant_id, provider, external_id) DO NOTHING
         RETURNING messages.id
     )
-    SELECT coalesce(array_agg(s.id), '{}') INTO v_new_messages FROM stored s;
+    SELECT array_agg(f.conversation ORDER BY f.item), array_agg(f.owner ORDER BY f.item),
+        array_agg(f.conversation_born ORDER BY f.item), (SELECT coalesce(array_agg(s.id), '{}') FROM stored s)
+    INTO v_conversation, v_owner, v_conversation_created, v_new_messages
+    FROM found f;
 
     -- Every item's stored message, with a new snapshot: a copy another identity committed while this
     -- batch waited on the unique index is found too. The first of two copies in the batch stored it;
     -- a message stored now schedules a reply when nothing blocks one, the AI owns the conversation
-    -- and the lead has not opted out (or opts in again with it).
-    SELECT array_agg(x.id ORDER BY x.item), array_agg(x.created ORDER BY x.item),
-        array_agg(x.lead_id ORDER BY x.item), array_agg(x.conversation_id ORDER BY x.item),
-        array_agg(x.created AND x.blocked = '' AND x.owner = 'ai' AND (NOT x.opted_out OR x.opt_in)
-            ORDER BY x.item)
-    INTO v_message, v_created, v_message_lead, v_message_conversation, v_scheduled
-    FROM (
-        SELECT i.item, m.id, m.lead_id, m.conversation_id, i.blocked, i.owner, i.opted_out, i.opt_in,
+    -- and the lead has not opted out (or opts in again with it). Then the counts: a known lead counts
+    -- its stored messages, a new one was born counting them all and gives back its copies; the same
+    -- for a conversation's time. Every lead of the batch is locked already.
+    WITH found AS (
+        SELECT i.*, m.id, m.lead_id, m.conversation_id,
             m.id = ANY(v_new_messages)
                 AND i.item = min(i.item) OVER (PARTITION BY i.tenant_id, i.provider, i.external_id)
                 AS created
-        FROM unnest(p_tenant_id, p_provider, p_external_id, v_blocked, v_owner, v_opted_out, p_is_opt_in)
-            WITH ORDINALITY AS i(tenant_id, provider, external_id, blocked, owner, opted_out, opt_in, item)
+        FROM unnest(p_tenant_id, p_provider, p_external_id, v_blocked, v_owner, v_opted_out, p_is_opt_in,
+            v_lead, v_lead_created, v_conversation, v_conversation_created, p_at)
+            WITH ORDINALITY AS i(tenant_id, provider, external_id, blocked, owner, opted_out, opt_in,
+                lead, lead_born, conversation, conversation_born, at, item)
         JOIN conversation.messages m
             ON m.tenant_id = i.tenant_id AND m.provider = i.provider AND m.external_id = i.external_id
-    ) x;
-
-    -- A known lead counts its stored messages; a new one was born counting them all and gives back
-    -- its copies. The same for a conversation's time. Every lead of the batch is locked already.
-    WITH items AS (
-        SELECT * FROM unnest(p_tenant_id, v_lead, v_lead_created, v_conversation, v_conversation_created,
-            v_created, p_at) AS i(tenant_id, lead, lead_born, conversation, conversation_born, created, at)
     ), per_lead AS (
-        SELECT i.tenant_id, i.lead, bool_or(i.lead_born) AS born,
-            count(*) FILTER (WHERE i.created) AS stored, count(*) FILTER (WHERE NOT i.created) AS copies,
-            max(i.at) FILTER (WHERE i.created) AS at
-        FROM items i GROUP BY i.tenant_id, i.lead
+        SELECT f.tenant_id, f.lead, bool_or(f.lead_born) AS born,
+            count(*) FILTER (WHERE f.created) AS stored, count(*) FILTER (WHERE NOT f.created) AS copies,
+            max(f.at) FILTER (WHERE f.created) AS at
+        FROM found f GROUP BY f.tenant_id, f.lead
     ), per_conversation AS (
-        SELECT i.tenant_id, i.conversation, bool_or(i.conversation_born) AS born,
-            count(*) FILTER (WHERE NOT i.created) AS copies, max(i.at) FILTER (WHERE i.created) AS at
-        FROM items i GROUP BY i.tenant_id, i.conversation
-    ), leads AS (
+        SELECT f.tenant_id, f.conversation, bool_or(f.conversation_born) AS born,
+            count(*) FILTER (WHERE NOT f.created) AS copies, max(f.at) FILTER (WHERE f.created) AS at
+        FROM found f GROUP BY f.tenant_id, f.conversation
+    ), counted_leads AS (
         UPDATE conversation.leads l
         SET message_count = CASE WHEN p.born THEN l.message_count - p.copies
                 ELSE l.message_count + p.stored END,
@@ -242,28 +234,31 @@ BEGIN
         FROM per_lead p
         WHERE l.tenant_id = p.tenant_id AND l.id = p.lead
             AND CASE WHEN p.born THEN p.copies > 0 ELSE p.stored > 0 END
-        RETURNING 1
-    ), conversations AS (
+    ), timed_conversations AS (
         UPDATE conversation.conversations c
         SET last_inbound_at = CASE WHEN p.born THEN p.at ELSE greatest(c.last_inbound_at, p.at) END
         FROM per_conversation p
         WHERE c.tenant_id = p.tenant_id AND c.id = p.conversation
             AND CASE WHEN p.born THEN p.copies > 0 ELSE p.at IS NOT NULL END
-        RETURNING 1
     )
-    SELECT (SELECT count(*) FROM leads) + (SELECT count(*) FROM conversations) INTO v_updated;
+    SELECT array_agg(f.id ORDER BY f.item), array_agg(f.created ORDER BY f.item),
+        array_agg(f.lead_id ORDER BY f.item), array_agg(f.conversation_id ORDER BY f.item),
+        array_agg(f.created AND f.blocked = '' AND f.owner = 'ai' AND (NOT f.opted_out OR f.opt_in)
+            ORDER BY f.item)
+    INTO v_message, v_created, v_message_lead, v_message_conversation, v_scheduled
+    FROM found f;
 
-    -- One reply job per conversation, for its last message that schedules one.
-    IF true = ANY(v_scheduled) THEN
-        WITH jobs AS (
-            SELECT DISTINCT ON (i.conversation) i.tenant_id, i.conversation, i.lead, i.message, i.delay,
-                i.max_wait, i.traceparent, i.tracestate
-            FROM unnest(p_tenant_id, v_conversation, v_lead, v_message, v_scheduled, p_delay, p_max_wait,
-                p_traceparent, p_tracestate) WITH ORDINALITY AS i(tenant_id, conversation, lead, message,
-                scheduled, delay, max_wait, traceparent, tracestate, item)
-            WHERE i.scheduled
-            ORDER BY i.conversation, i.item DESC
-        )
+    -- One reply job per conversation, for its last message that schedules one; and the answer.
+    RETURN QUERY
+    WITH jobs AS (
+        SELECT DISTINCT ON (i.conversation) i.tenant_id, i.conversation, i.lead, i.message, i.delay,
+            i.max_wait, i.traceparent, i.tracestate
+        FROM unnest(p_tenant_id, v_conversation, v_lead, v_message, v_scheduled, p_delay, p_max_wait,
+            p_traceparent, p_tracestate) WITH ORDINALITY AS i(tenant_id, conversation, lead, message,
+            scheduled, delay, max_wait, traceparent, tracestate, item)
+        WHERE i.scheduled
+        ORDER BY i.conversation, i.item DESC
+    ), queued AS (
         INSERT INTO conversation.reply_jobs AS j (id, tenant_id, conversation_id, lead_id, status,
             run_after, burst_started_at, last_message_id, traceparent, tracestate)
         SELECT gen_random_uuid(), b.tenant_id, b.conversation, b.lead, 'queued',
@@ -279,10 +274,8 @@ BEGIN
                     WHERE w.conversation = j.conversation_id LIMIT 1))) END,
             burst_started_at = CASE WHEN j.status = 'retry_wait' THEN now() ELSE j.burst_started_at END,
             last_message_id = excluded.last_message_id, traceparent = excluded.traceparent,
-            tracestate = excluded.tracestate, updated_at = now();
-    END IF;
-
-    RETURN QUERY
+            tracestate = excluded.tracestate, updated_at = now()
+    )
     SELECT x.item::int, x.lead, x.lead_created, x.message, x.created, x.conversation, x.leads, x.blocked,
         x.scheduled
     FROM unnest(v_message_lead, v_lead_created, v_message, v_created, v_message_conversation, v_leads,
