@@ -1,8 +1,8 @@
 """Per-tenant counters for the runbook's soft/hard limits.
 
 Fixed one-minute windows: in Redis when ``REDIS_URL`` is set (shared by every gateway replica),
-in process memory otherwise. Over a limit we never refuse
-a provider: the caller stores the message anyway and only flags it.
+in process memory otherwise. Over a limit we never refuse a provider: the caller stores the message
+anyway and only flags it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""conversation.ingest_inbound_many() stores a batch with a dozen statements, not a dozen per message.
+"""conversation.ingest_inbound_many() stores a batch in eight statements, not a dozen per message.
 
 Revision ID: 0008
 Revises: 0007
@@ -14,7 +14,7 @@ one element per message.
 What each message gets is what 0007's function gives it, run over the items in their order:
 
 - Leads are taken in the batch's lock order, (tenant, phone) with the phone in byte order (the
-  gateway sorts its batches the same way), so concurrent batches lock them in one order. A lead's
+  conversation service sorts each batch the same way), so concurrent batches lock them in one order. A lead's
   name becomes the last non-empty name the batch brings, written only if it changes. A new lead is
   born counting all of its messages in the batch; only the item that created it reports it created.
 - New leads are counted per tenant in one upsert; each new lead's level (soft, hard) is its own
