@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from prometheus_client import Counter
 
 from gateway.batcher import IngestBatcher
@@ -294,8 +293,6 @@ class Ingress:
     async def _status(self, status: canonical.StatusUpdate, channel: ResolvedChannel) -> None:
         if status.status not in STATUS_PB:
             return  # "deleted" has no delivery meaning for us; it stays in the ignored count
-        at = Timestamp()
-        at.FromDatetime(status.at)
         request = conv_pb.RecordStatusRequest(
             tenant_id=channel.tenant_id,
             provider=status.provider,
@@ -303,7 +300,7 @@ class Ingress:
             status=STATUS_PB[status.status],  # type: ignore[arg-type]
             error_code=status.error_code,
             error_title=status.error_title or status.error_reason,
-            at=at,
+            at=wire.timestamp(status.at),
         )
         metadata = CallContext(tenant_id=channel.tenant_id, role=SERVICE_ROLE).metadata()
         await self.clients.conversation.RecordStatus(request, metadata=metadata)

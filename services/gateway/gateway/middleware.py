@@ -3,8 +3,8 @@ request id, HTTP metrics, and the body-size cap of the small JSON endpoints."""
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -27,7 +27,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 def request_id_of(given: str | None) -> str:
     """The caller's X-Request-ID (at most 64 characters), or a new one."""
-    return (given or uuid.uuid4().hex)[:64]
+    return (given or os.urandom(16).hex())[:64]  # uuid4().hex's form, without building a UUID
 
 
 def record(route: str, method: str, status: int, started: float) -> None:

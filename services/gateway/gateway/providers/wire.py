@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import orjson
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -23,12 +25,20 @@ KINDS: dict[Kind, int] = {
 }
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def timestamp(at: datetime) -> Timestamp:
+    """Timestamp.FromDatetime's result (a naive time is UTC), in a third of its time: it runs for
+    every message and status of every webhook."""
+    delta = (at if at.tzinfo is not None else at.replace(tzinfo=UTC)) - _EPOCH
+    return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
+
+
 def to_proto(message: InboundMessage) -> pb.InboundMessage:
     """Fields the contract has no slot for yet (reply_title, reaction target, contacts, sha256,
     context id, sender_phone_known) survive in `raw_json`, and `text` carries the human-readable
     part (caption, chosen option, emoji, contact list)."""
-    sent_at = Timestamp()
-    sent_at.FromDatetime(message.sent_at)
     out = pb.InboundMessage(
         provider=message.provider,
         external_id=message.external_id,
@@ -38,7 +48,7 @@ def to_proto(message: InboundMessage) -> pb.InboundMessage:
         kind=KINDS[message.kind],  # type: ignore[arg-type]
         text=message.text,
         reply_id=message.reply_id,
-        sent_at=sent_at,
+        sent_at=timestamp(message.sent_at),
         from_me=message.from_me,
         # orjson: the stdlib encoder was a twentieth of the gateway's CPU per webhook.
         raw_json=orjson.dumps(message.raw, default=str, option=orjson.OPT_NON_STR_KEYS).decode(),
