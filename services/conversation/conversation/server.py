@@ -116,7 +116,8 @@ class ConversationServicer(LiveRpcs, pb_grpc.ConversationServiceServicer):
         self, request: pb.IngestBatchRequest, context: grpc.aio.ServicerContext
     ) -> pb.IngestBatchResponse:
         """Each item answered on its own: invalid ones fail alone, the lead messages share one
-        transaction (by lock order, retried on deadlock; stored one by one if the batch fails)."""
+        transaction (the function takes their locks in one order; retried on deadlock, stored one by
+        one if the batch fails)."""
         authz.require_internal()
         results: list[pb.IngestBatchResult | None] = [None] * len(request.items)
         batch: list[tuple[int, service.LeadMessage]] = []
@@ -138,7 +139,6 @@ class ConversationServicer(LiveRpcs, pb_grpc.ConversationServiceServicer):
                 general.append(i)
             else:
                 batch.append((i, prepared))
-        batch.sort(key=lambda pair: pair[1].lock_key)
         stored = await self._store_batch([item for _, item in batch])
         for (i, _), outcome in zip(batch, stored, strict=True):
             results[i] = outcome

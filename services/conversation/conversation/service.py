@@ -161,11 +161,6 @@ class LeadMessage:
     limits: Limits
     values: dict[str, Any]
 
-    @property
-    def lock_key(self) -> tuple[str, str]:
-        """Batches store in this order, so concurrent batches take row locks in one order."""
-        return str(self.tenant), str(self.values["phone"])
-
 
 def lead_message(
     tenant_id: str,

@@ -13,8 +13,8 @@ one element per message.
 
 What each message gets is what 0007's function gives it, run over the items in their order:
 
-- Leads are taken in the batch's lock order, (tenant, phone) with the phone in byte order (the
-  conversation service sorts each batch the same way), so concurrent batches lock them in one order. A lead's
+- Leads are locked in one order, (tenant, phone) with the phone in byte order, whatever the items'
+  order, so concurrent batches never lock them crosswise. A lead's
   name becomes the last non-empty name the batch brings, written only if it changes. A new lead is
   born counting all of its messages in the batch; only the item that created it reports it created.
 - New leads are counted per tenant in one upsert; each new lead's level (soft, hard) is its own
