@@ -4,6 +4,7 @@ import sys
 
 import uvicorn
 
+from gateway import httpserver
 from gateway.app import create_app
 from gateway.config import Settings
 from kit import config, errortracking, logs, rpc, runtime, telemetry
@@ -20,16 +21,15 @@ def main() -> int:
     errortracking.configure("gateway", settings.sentry_dsn, settings.environment.value)
     app = create_app(settings)
     runtime.settle_heap()
-    uvicorn.run(
-        app,
-        host=settings.gateway_host,
-        port=settings.gateway_port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=int(settings.grpc_grace_seconds),
-        loop="auto",
-        http="auto",
+    server = uvicorn.Server(
+        httpserver.config(
+            app,
+            host=settings.gateway_host,
+            port=settings.gateway_port,
+            timeout_graceful_shutdown=int(settings.grpc_grace_seconds),
+        )
     )
+    server.run()
     telemetry.shutdown()
     return 0
 

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 import conversation
 from conversation.config import Settings as ConversationSettings
 from conversation.server import build
-from gateway import errors
+from gateway import errors, httpserver
 from gateway.auth import Principal, PrincipalCache, Tokens
 from gateway.clients import Clients
 from gateway.config import Settings
@@ -53,7 +53,10 @@ async def env(migrated, database_url) -> AsyncIterator[dict[str, Any]]:
     app.include_router(events.router)
     app.include_router(leads.router)
     app.add_middleware(GatewayMiddleware)
-    web = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    # The gateway's own server settings: the stream goes through its coalescing transport.
+    web = uvicorn.Server(
+        httpserver.config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    )
     task = asyncio.create_task(web.serve())
     while not web.started:
         await asyncio.sleep(0.02)
