@@ -27,6 +27,7 @@ from gateway.providers import canonical, signatures, wire
 from kit import epoch
 from kit.cache import Missing, TtlCache
 from kit.context import CallContext
+from kit.metrics import child
 from vellarys.conversation.v1 import conversation_pb2 as conv_pb
 from vellarys.tenant.v1 import tenant_pb2 as tenant_pb
 
@@ -273,7 +274,7 @@ class Ingress:
             ),
         )
         reply = await self.batcher.ingest(request)
-        MESSAGES.labels(channel.tenant_id, message.provider, str(not reply.created).lower()).inc()
+        child(MESSAGES, channel.tenant_id, message.provider, "false" if reply.created else "true").inc()
         self._note_limits(channel, level, count, reply)
         return bool(reply.created)
 

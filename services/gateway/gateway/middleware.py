@@ -32,8 +32,8 @@ def request_id_of(given: str | None) -> str:
 
 def record(route: str, method: str, status: int, started: float) -> None:
     """The HTTP metrics of one answered request (`started`: its time.perf_counter())."""
-    metrics.HTTP_SECONDS.labels(route, method).observe(time.perf_counter() - started)
-    metrics.HTTP_REQUESTS.labels(route, method, str(status)).inc()
+    metrics.child(metrics.HTTP_SECONDS, route, method).observe(time.perf_counter() - started)
+    metrics.child(metrics.HTTP_REQUESTS, route, method, str(status)).inc()
 
 
 def _too_large(request_id: str) -> tuple[Message, Message]:

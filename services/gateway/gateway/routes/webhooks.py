@@ -26,6 +26,7 @@ from starlette.types import Receive
 from gateway.batcher import ItemFailed
 from gateway.ingress import WEBHOOKS, Ingress, Rejected
 from gateway.providers import PARSERS, canonical, signatures
+from kit.metrics import child
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ async def receive_webhook(
         raise HTTPException(503, "storage is unavailable: retry later", headers=RETRY) from None
     if outcome.ignored:
         log.info("webhook parts not used: %s", "; ".join(outcome.ignored))
-    WEBHOOKS.labels(provider, "ok").inc()
+    child(WEBHOOKS, provider, "ok").inc()
     return outcome.body()
 
 
