@@ -79,7 +79,7 @@ def config(app: Any, *, host: str, port: int, **options: Any) -> uvicorn.Config:
         "log_config": None,
         "access_log": False,
         "proxy_headers": False,
-        "loop": "uvloop",
+        "loop": "auto",  # uvloop, which is installed
         "http": CoalescingHttpToolsProtocol,
     }
     return uvicorn.Config(app, host=host, port=port, **(settings | options))
