@@ -56,36 +56,70 @@ class Stats:
     sent: int = 0
 
 
+class _Replies(asyncio.Protocol):
+    """The answers on one keep-alive connection, parsed from the bytes as they arrive: a head up to
+    its blank line, then Content-Length bytes of body (the servers measured always send one). A
+    protocol rather than StreamReader.readline() per header line: at 500 requests/s the load
+    generator's own CPU competes with the stack it measures for the same two cores."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[int] | None = None
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        try:
+            head = bytes(self.buffer[:end]).lower()
+            at = head.find(b"\r\ncontent-length:")
+            length = 0
+            if at >= 0:
+                stop = head.find(b"\r\n", at + 2)
+                length = int(head[at + 17 : stop if stop >= 0 else None])
+            status = int(head.split(None, 2)[1])
+        except (ValueError, IndexError) as error:
+            waiter.set_exception(error)
+            return
+        if len(self.buffer) < end + 4 + length:
+            return
+        del self.buffer[: end + 4 + length]
+        waiter.set_result(status)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError("closed"))
+
+
 class Connection:
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
+        self.replies: _Replies | None = None
 
     async def request(self, raw: bytes) -> int:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
-        self.writer.write(raw)
-        status_line = await self.reader.readline()
-        if not status_line:
-            raise ConnectionError("closed")
-        status = int(status_line.split()[1])
-        length = 0
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            if line[:15].lower() == b"content-length:":
-                length = int(line[15:])
-        if length:
-            await self.reader.readexactly(length)
-        return status
+        loop = asyncio.get_running_loop()
+        if self.replies is None or self.replies.closed:
+            _, self.replies = await loop.create_connection(_Replies, self.host, self.port)
+        replies = self.replies
+        assert replies.transport is not None
+        replies.waiter = loop.create_future()
+        replies.transport.write(raw)
+        return await replies.waiter
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        if self.replies is not None and self.replies.transport is not None:
+            self.replies.transport.close()
+        self.replies = None
 
 
 class Generator:
@@ -138,7 +172,7 @@ class Generator:
         self.stats.sent += 1
         try:
             status = await conn.request(raw)
-        except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError):
+        except (OSError, ConnectionError, ValueError, IndexError):
             conn.close()
             self.stats.errors += 1
             return
