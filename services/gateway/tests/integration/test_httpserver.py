@@ -83,3 +83,13 @@ async def test_x_forwarded_for_is_not_believed(base_url: str) -> None:
     async with httpx.AsyncClient(base_url=base_url) as http:
         answer = await http.post("/who", headers={"X-Forwarded-For": "203.0.113.9"})
     assert answer.text.split()[2] == "127.0.0.1"
+
+
+async def test_a_malformed_request_still_gets_its_400_before_the_close(base_url: str) -> None:
+    host, port = base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"NOT HTTP AT ALL\r\n\r\n")
+    answer = await asyncio.wait_for(reader.read(), timeout=5)  # until the server closes
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert answer.endswith(b"Invalid HTTP request received.")
