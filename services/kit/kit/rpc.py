@@ -81,8 +81,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             started = time.perf_counter()
 
             def record(code: grpc.StatusCode) -> None:
-                metrics.GRPC_SECONDS.labels(*labels).observe(time.perf_counter() - started)
-                metrics.GRPC_HANDLED.labels(*labels, code.name).inc()
+                metrics.child(metrics.GRPC_SECONDS, *labels).observe(time.perf_counter() - started)
+                metrics.child(metrics.GRPC_HANDLED, *labels, code.name).inc()
 
             try:
                 reply = await inner(request, context)
@@ -102,7 +102,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
 
 async def _refuse(context: grpc.aio.ServicerContext, labels: tuple[str, str]) -> None:
-    metrics.GRPC_HANDLED.labels(*labels, "UNAUTHENTICATED").inc()
+    metrics.child(metrics.GRPC_HANDLED, *labels, "UNAUTHENTICATED").inc()
     await context.abort(grpc.StatusCode.UNAUTHENTICATED, "internal call without a valid service credential")
 
 
@@ -139,7 +139,7 @@ def _stream_handler(
         token = callctx.current.set(call_context)
 
         def record(code: grpc.StatusCode) -> None:
-            metrics.GRPC_HANDLED.labels(*labels, code.name).inc()
+            metrics.child(metrics.GRPC_HANDLED, *labels, code.name).inc()
 
         try:
             async for item in inner(request, context):
