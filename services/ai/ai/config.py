@@ -9,9 +9,10 @@ class Settings(CommonSettings):
     ai_host: str = "127.0.0.1"
     ai_port: int = Field(default=DEFAULT_PORTS["ai"], ge=0, le=65535)
     ai_database_url: str | None = None
-    # The built-in responder's copy of a tenant's settings and catalog places is refreshed after half
-    # to all of this; tenant's reply-data epoch, read every ai_tenant_epoch_seconds (0: never),
-    # refreshes every copy at once when a tenant's settings or catalog change.
+    # The responders' copy of a tenant's AI settings (and the built-in one's catalog places) is
+    # refreshed after half to all of this; tenant's reply-data epoch, read every
+    # ai_tenant_epoch_seconds (0: never), refreshes every copy at once when a tenant's settings or
+    # catalog change.
     ai_tenant_cache_seconds: float = Field(default=30.0, gt=0, le=3600)
     ai_tenant_epoch_seconds: float = Field(default=1.0, ge=0, le=60)
     # No key: the built-in Portuguese responder answers (outcome "offline").

@@ -176,7 +176,7 @@ async def follow_reply_data(tenants: GrpcTenantPort, responder: Responder, every
 
     def changed() -> None:
         tenants.expire_all()
-        if isinstance(responder, OfflineResponder):  # the model path reads tenant data per reply
+        if isinstance(responder, OfflineResponder | ModelResponder):
             responder.expire_all()
 
     await epoch.follow(

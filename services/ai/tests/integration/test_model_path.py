@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -13,11 +14,14 @@ import pytest
 
 import ai
 import tenant
+from ai import tools
 from ai.breaker import CircuitBreaker, State
 from ai.config import Settings
+from ai.offline import Turn
+from ai.reply import ReplyInput
 from ai.responder import SAFE_PRICE_REPLY
-from ai.server import CallLog, build
-from ai.tenant_port import GrpcTenantPort
+from ai.server import CallLog, build, follow_reply_data, make_responder
+from ai.tenant_port import GrpcTenantPort, TenantAiSettings
 from kit import db, rpc
 from kit.context import CallContext
 from kit.dbadmin import asyncpg_dsn
@@ -432,3 +436,108 @@ class TestSafety:
         reply = await ai_server.stub.GenerateReply(ask(tenant_id, words))
         assert (reply.opt_out, reply.opt_in) == (out, not out)
         assert reply.text and not fake.requests
+
+
+class SettingsCounting(GrpcTenantPort):
+    """The real gRPC tenant port, counting the AI-settings lookups that reach the tenant service."""
+
+    def __init__(self, stub: tpb_grpc.TenantServiceStub) -> None:
+        super().__init__(stub)
+        self.settings_reads = 0
+
+    async def ai_settings(self, tenant_id: str) -> TenantAiSettings:
+        self.settings_reads += 1
+        return await super().ai_settings(tenant_id)
+
+
+async def prompted_tenant(tenant_stub: tpb_grpc.TenantServiceStub, prompt: str) -> str:
+    created = await tenant_stub.CreateTenant(
+        tpb.CreateTenantRequest(name="Imobiliária Cache", slug=f"cache-{uuid.uuid4().hex[:8]}", niche_id=1),
+        metadata=SUPER,
+    )
+    tid = created.tenant.id
+    await set_prompt(tenant_stub, tid, prompt)
+    return tid
+
+
+async def set_prompt(tenant_stub: tpb_grpc.TenantServiceStub, tid: str, prompt: str) -> None:
+    await tenant_stub.UpdateAiSettings(
+        tpb.UpdateAiSettingsRequest(
+            tenant_id=tid, settings=tpb.AiSettings(system_prompt=prompt), fields=["system_prompt"]
+        ),
+        metadata=admin(tid),
+    )
+
+
+def model_responder(database_url: str, fake: FakeOpenAI, tenants: GrpcTenantPort, cache: float) -> Any:
+    settings = settings_for_tests(
+        Settings,
+        database_url,
+        openai_api_key="test-key",
+        openai_base_url=fake.base_url,
+        ai_timeout_seconds=TIMEOUT,
+        ai_tenant_cache_seconds=cache,
+    )
+    return make_responder(settings, tenants, None)
+
+
+def lead_says(tenant_id: str, text: str) -> ReplyInput:
+    return ReplyInput(
+        tenant_id=tenant_id, lead_id=str(uuid.uuid4()), lead_name="", history=[Turn("lead", text)]
+    )
+
+
+class TestTenantSettings:
+    async def test_a_busy_tenant_costs_one_settings_read_per_refresh_not_per_reply(
+        self, database_url, fake, tenant_stub
+    ):
+        fake.clear()
+        tid = await prompted_tenant(tenant_stub, "Você é o Caio. PROMPT-CACHE-1.")
+        tenants = SettingsCounting(tenant_stub)
+        responder = model_responder(database_url, fake, tenants, cache=60)
+        for _ in range(4):
+            reply = await responder.respond(lead_says(tid, "oi, quero comprar"))
+            assert reply.text
+        assert tenants.settings_reads == 1
+        assert len(fake.requests) == 4
+        assert all("PROMPT-CACHE-1" in r.text() for r in fake.requests)
+
+    async def test_a_prompt_change_reaches_the_model_within_a_second_when_the_epoch_is_followed(
+        self, database_url, fake, tenant_stub
+    ):
+        """Settings kept for five minutes, and still an edited prompt is what the model sees within
+        about a second: tenant's reply-data epoch moved."""
+        fake.clear()
+        tid = await prompted_tenant(tenant_stub, "Você é o Caio. PROMPT-ANTES.")
+        tenants = SettingsCounting(tenant_stub)
+        responder = model_responder(database_url, fake, tenants, cache=300)
+        await responder.respond(lead_says(tid, "oi"))
+        assert "PROMPT-ANTES" in fake.requests[-1].text()
+        follower = asyncio.create_task(follow_reply_data(tenants, responder, 0.05))
+        try:
+            await asyncio.sleep(0.2)  # the follower has read the epoch as it was
+            await set_prompt(tenant_stub, tid, "Você é o Caio. PROMPT-DEPOIS.")
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 3
+            while "PROMPT-DEPOIS" not in fake.requests[-1].text():
+                assert loop.time() < deadline, "the edited prompt never reached the model"
+                await asyncio.sleep(0.05)
+                await responder.respond(lead_says(tid, "oi"))
+        finally:
+            follower.cancel()
+        assert tenants.settings_reads <= 3
+
+    async def test_the_shared_tool_schemas_leave_a_model_call_unchanged(
+        self, database_url, fake, tenant_stub, tenant_id
+    ):
+        """tools.schemas() is built once and handed to every request: nothing may change it."""
+        fake.clear()
+        fake.queue(
+            tool_calls(("search_properties", {"purpose": "buy", "neighbourhood": "Batel"})),
+            text("Tenho o AP-101 no Batel."),
+        )
+        responder = model_responder(database_url, fake, GrpcTenantPort(tenant_stub), cache=60)
+        await responder.respond(lead_says(tenant_id, "quero comprar no Batel"))
+        assert len(fake.requests) == 2
+        assert tools.schemas() == tools.schemas.__wrapped__()  # type: ignore[attr-defined]
+        assert fake.requests[0].body["tools"] == tools.schemas.__wrapped__()  # type: ignore[attr-defined]
