@@ -69,6 +69,10 @@ class ModelResponder:
             name="ai_settings",
         )
 
+    async def aclose(self) -> None:
+        """Close the model client's connections (its aiohttp session)."""
+        await self.chat.client.close()
+
     def expire_all(self) -> None:
         """Tenant data changed somewhere (the reply-data epoch moved): every tenant's settings are
         read again on next use (the copy answers meanwhile, as any stale copy)."""

@@ -161,13 +161,16 @@ def build(
     tenants = tenants or tenant_port(settings)
     responder = responder or make_responder(settings, tenants, breaker)
     servicer = AiServicer(db.session_factory(engine), responder, tenants, calls or CallLog(engine))
-    return rpc.build_server(
+    server = rpc.build_server(
         lambda server: pb_grpc.add_AiServiceServicer_to_server(servicer, server),
         [pb.DESCRIPTOR.services_by_name["AiService"].full_name],
         host=settings.ai_host,
         port=settings.ai_port if port is None else port,
         readiness=lambda: db.ping(engine),
     )
+    if isinstance(responder, ModelResponder):
+        server.close_on_stop(responder.aclose)
+    return server
 
 
 async def follow_reply_data(tenants: GrpcTenantPort, responder: Responder, every: float) -> None:

@@ -232,7 +232,14 @@ class Server:
         self._interval = readiness_interval
         self._watch: asyncio.Task[None] | None = None
         self._stopping = False
+        self._closers: list[Callable[[], Awaitable[None]]] = []
         self.serving = False
+
+    def close_on_stop(self, close: Callable[[], Awaitable[None]]) -> None:
+        """Have stop() await `close` once the calls in flight have drained: for what the handlers
+        use and the server owns (an HTTP session, say). Closers run in the order given; a failing
+        one is logged and does not keep the others from running."""
+        self._closers.append(close)
 
     async def _set(self, serving: bool) -> None:
         if serving != self.serving:
@@ -267,6 +274,12 @@ class Server:
             self._watch.cancel()
         await self.health.enter_graceful_shutdown()
         await self.grpc.stop(grace)
+        closers, self._closers = self._closers, []
+        for close in closers:
+            try:
+                await close()
+            except Exception:
+                log.exception("closing after the server stopped failed")
 
 
 def build_server(

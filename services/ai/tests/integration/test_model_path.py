@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -11,6 +12,8 @@ from typing import Any
 
 import asyncpg
 import pytest
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 import ai
 import tenant
@@ -19,7 +22,7 @@ from ai.breaker import CircuitBreaker, State
 from ai.config import Settings
 from ai.offline import Turn
 from ai.reply import ReplyInput
-from ai.responder import SAFE_PRICE_REPLY
+from ai.responder import SAFE_PRICE_REPLY, ModelResponder
 from ai.server import CallLog, build, follow_reply_data, make_responder
 from ai.tenant_port import GrpcTenantPort, TenantAiSettings
 from kit import db, rpc
@@ -469,7 +472,10 @@ async def set_prompt(tenant_stub: tpb_grpc.TenantServiceStub, tid: str, prompt: 
     )
 
 
-def model_responder(database_url: str, fake: FakeOpenAI, tenants: GrpcTenantPort, cache: float) -> Any:
+@contextlib.asynccontextmanager
+async def model_responder(
+    database_url: str, fake: FakeOpenAI, tenants: GrpcTenantPort, cache: float
+) -> AsyncIterator[ModelResponder]:
     settings = settings_for_tests(
         Settings,
         database_url,
@@ -478,7 +484,12 @@ def model_responder(database_url: str, fake: FakeOpenAI, tenants: GrpcTenantPort
         ai_timeout_seconds=TIMEOUT,
         ai_tenant_cache_seconds=cache,
     )
-    return make_responder(settings, tenants, None)
+    responder = make_responder(settings, tenants, None)
+    assert isinstance(responder, ModelResponder)
+    try:
+        yield responder
+    finally:
+        await responder.aclose()
 
 
 def lead_says(tenant_id: str, text: str) -> ReplyInput:
@@ -494,10 +505,10 @@ class TestTenantSettings:
         fake.clear()
         tid = await prompted_tenant(tenant_stub, "Você é o Caio. PROMPT-CACHE-1.")
         tenants = SettingsCounting(tenant_stub)
-        responder = model_responder(database_url, fake, tenants, cache=60)
-        for _ in range(4):
-            reply = await responder.respond(lead_says(tid, "oi, quero comprar"))
-            assert reply.text
+        async with model_responder(database_url, fake, tenants, cache=60) as responder:
+            for _ in range(4):
+                reply = await responder.respond(lead_says(tid, "oi, quero comprar"))
+                assert reply.text
         assert tenants.settings_reads == 1
         assert len(fake.requests) == 4
         assert all("PROMPT-CACHE-1" in r.text() for r in fake.requests)
@@ -510,21 +521,21 @@ class TestTenantSettings:
         fake.clear()
         tid = await prompted_tenant(tenant_stub, "Você é o Caio. PROMPT-ANTES.")
         tenants = SettingsCounting(tenant_stub)
-        responder = model_responder(database_url, fake, tenants, cache=300)
-        await responder.respond(lead_says(tid, "oi"))
-        assert "PROMPT-ANTES" in fake.requests[-1].text()
-        follower = asyncio.create_task(follow_reply_data(tenants, responder, 0.05))
-        try:
-            await asyncio.sleep(0.2)  # the follower has read the epoch as it was
-            await set_prompt(tenant_stub, tid, "Você é o Caio. PROMPT-DEPOIS.")
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + 3
-            while "PROMPT-DEPOIS" not in fake.requests[-1].text():
-                assert loop.time() < deadline, "the edited prompt never reached the model"
-                await asyncio.sleep(0.05)
-                await responder.respond(lead_says(tid, "oi"))
-        finally:
-            follower.cancel()
+        async with model_responder(database_url, fake, tenants, cache=300) as responder:
+            await responder.respond(lead_says(tid, "oi"))
+            assert "PROMPT-ANTES" in fake.requests[-1].text()
+            follower = asyncio.create_task(follow_reply_data(tenants, responder, 0.05))
+            try:
+                await asyncio.sleep(0.2)  # the follower has read the epoch as it was
+                await set_prompt(tenant_stub, tid, "Você é o Caio. PROMPT-DEPOIS.")
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + 3
+                while "PROMPT-DEPOIS" not in fake.requests[-1].text():
+                    assert loop.time() < deadline, "the edited prompt never reached the model"
+                    await asyncio.sleep(0.05)
+                    await responder.respond(lead_says(tid, "oi"))
+            finally:
+                follower.cancel()
         assert tenants.settings_reads <= 3
 
     async def test_the_shared_tool_schemas_leave_a_model_call_unchanged(
@@ -536,8 +547,26 @@ class TestTenantSettings:
             tool_calls(("search_properties", {"purpose": "buy", "neighbourhood": "Batel"})),
             text("Tenho o AP-101 no Batel."),
         )
-        responder = model_responder(database_url, fake, GrpcTenantPort(tenant_stub), cache=60)
-        await responder.respond(lead_says(tenant_id, "quero comprar no Batel"))
+        async with model_responder(database_url, fake, GrpcTenantPort(tenant_stub), cache=60) as responder:
+            await responder.respond(lead_says(tenant_id, "quero comprar no Batel"))
         assert len(fake.requests) == 2
         assert tools.schemas() == tools.schemas.__wrapped__()  # type: ignore[attr-defined]
         assert fake.requests[0].body["tools"] == tools.schemas.__wrapped__()  # type: ignore[attr-defined]
+
+    async def test_the_model_call_is_a_client_span_in_the_replys_trace(
+        self, database_url, fake, tenant_stub, tenant_id, spans
+    ):
+        fake.clear()
+        async with model_responder(database_url, fake, GrpcTenantPort(tenant_stub), cache=60) as responder:
+            with trace.get_tracer("test").start_as_current_span("reply") as parent:
+                await responder.respond(lead_says(tenant_id, "oi"))
+        trace_id = parent.get_span_context().trace_id
+        headers = {k.lower(): v for k, v in fake.requests[0].headers.items()}
+        assert headers["traceparent"].split("-")[1] == f"{trace_id:032x}"
+        posts = [
+            s
+            for s in spans.get_finished_spans()
+            if s.kind is SpanKind.CLIENT and s.context.trace_id == trace_id and s.name.startswith("POST")
+        ]
+        assert len(posts) == 1, [s.name for s in spans.get_finished_spans()]
+        assert headers["traceparent"].split("-")[2] == f"{posts[0].context.span_id:016x}"

@@ -3,6 +3,7 @@ credential, default deadline, trace context, spans, statuses, metrics), on a pro
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -172,3 +173,48 @@ async def test_a_trace_begun_elsewhere_continues_through_the_call(
     assert mine[SpanKind.SERVER].parent.span_id == mine[SpanKind.CLIENT].context.span_id
     assert {s.context.trace_id for s in mine.values()} == {0xABC}
     assert seen["trace_id"] == 0xABC
+
+
+async def test_closers_run_after_the_calls_in_flight_drained_and_one_failing_stops_none() -> None:
+    """close_on_stop: what handlers use (an HTTP session) is closed only once no call needs it."""
+    started = asyncio.Event()
+    release = asyncio.Event()
+    events: list[str] = []
+
+    async def slow(request: bytes, servicer_context: grpc.aio.ServicerContext) -> bytes:
+        started.set()
+        await release.wait()
+        events.append("call answered")
+        return b"done"
+
+    def register(server: grpc.aio.Server) -> None:
+        handler = {"Slow": grpc.unary_unary_rpc_method_handler(slow)}
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handler),))
+
+    async def failing() -> None:
+        events.append("first closer")
+        raise RuntimeError("a closer that fails")
+
+    async def second() -> None:
+        events.append("second closer")
+
+    built = rpc.build_server(register, [SERVICE], port=0)
+    built.close_on_stop(failing)
+    built.close_on_stop(second)
+    await built.start()
+    rpc.configure_internal_auth(TEST_SECRET_KEY)
+    try:
+        async with rpc.make_channel(f"127.0.0.1:{built.port}", deadline=7.0) as made:
+            call = asyncio.ensure_future(_unary(made, "Slow")(b""))
+            await started.wait()
+            stopping = asyncio.ensure_future(built.stop(5))
+            await asyncio.sleep(0.2)
+            assert events == []  # draining: nothing closed under the call in flight
+            release.set()
+            assert await call == b"done"
+            await stopping
+    finally:
+        rpc.configure_internal_auth(None)
+    assert events == ["call answered", "first closer", "second closer"]
+    await built.stop(0)  # a second stop closes nothing twice
+    assert events == ["call answered", "first closer", "second closer"]
