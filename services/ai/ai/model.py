@@ -62,7 +62,7 @@ def make_client(api_key: str, base_url: str | None, timeout: float, connect: flo
     http = openai.DefaultAioHttpClient(timeout=limits)
     # OpenTelemetry's httpx2 instrumentation wraps httpx2's own transport class, not this one: the
     # client's transport gets the same wrapper here (CLIENT span, traceparent to the model API).
-    HTTPX2ClientInstrumentor.instrument_client(http)
+    HTTPX2ClientInstrumentor.instrument_client(http)  # type: ignore[arg-type]  # typed for httpx only
     return openai.AsyncOpenAI(
         api_key=api_key, base_url=base_url, timeout=limits, max_retries=0, http_client=http
     )
