@@ -156,6 +156,9 @@ class FakeOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # The head and the body leave in two writes: with Nagle on, the body waits for the client's
+            # delayed ACK of the head, 40 ms per answer on loopback. A real provider answers at once.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
