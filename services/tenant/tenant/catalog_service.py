@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from kit.errors import AlreadyExists, InvalidArgument, NotFound
 from tenant import audit, csv_import
 from tenant import catalog_domain as cd
 from tenant.models_catalog import Product
-from tenant.repository_catalog import ProductRepository, SearchFilters
+from tenant.repository_catalog import ProductMatchRepository, ProductRepository, SearchFilters
 
 
 class ProductMissing(NotFound):
@@ -246,13 +246,13 @@ async def search_products(
 
 
 async def match_products(
-    session: AsyncSession, tenant_id: uuid.UUID, text: str, limit: int
+    connection: AsyncConnection, tenant_id: uuid.UUID, text: str, limit: int
 ) -> list[tuple[Product, list[str]]]:
     """The products a message mentions by listing code or trigger keyword (not inactive ones)."""
     if len(text) > 10_000:
         raise InvalidArgument("text must have at most 10000 characters")
     codes, phrases = cd.code_candidates(text), cd.phrases(text)
-    found = await ProductRepository(session).matching(
+    found = await ProductMatchRepository(connection).matching(
         tenant_id, sorted(codes), sorted(phrases), max(1, min(limit or 10, 50))
     )
     matches = []

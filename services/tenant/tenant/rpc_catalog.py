@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import TypeAlias
 
 import grpc
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kit import context as callctx
 from kit.errors import PermissionDenied
@@ -282,8 +282,9 @@ class CatalogRpcs:
 
     async def MatchProducts(self, request: pb.MatchProductsRequest, context: Ctx) -> pb.MatchProductsResponse:
         tenant_id = self._reader(request.tenant_id)
-        async with self.sessions.begin() as session:
-            matches = await catalog_service.match_products(session, tenant_id, request.text, request.limit)
-            return pb.MatchProductsResponse(
-                matches=[pb.ProductMatch(product=codec.encode_product(p), matched_by=m) for p, m in matches]
-            )
+        engine: AsyncEngine = self.sessions.kw["bind"]
+        async with engine.connect() as connection:
+            matches = await catalog_service.match_products(connection, tenant_id, request.text, request.limit)
+        return pb.MatchProductsResponse(
+            matches=[pb.ProductMatch(product=codec.encode_product(p), matched_by=m) for p, m in matches]
+        )

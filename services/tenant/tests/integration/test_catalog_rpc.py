@@ -257,3 +257,11 @@ class TestSearchAndMatch:
             "AP-1234": ["code"], "CA-9": ["keyword:casa com quintal"],
         }  # fmt: skip
         assert await matched("quero 1 quarto, até 3 mil") == {}
+        # A withdrawn listing is never offered, by code or by keyword; a sold one still is (its page
+        # says so, and the lead asked for it by name).
+        await import_csv(
+            stub, tenant_id, "codigo;titulo;status;gatilhos\nIN-5;Casa retirada;Inativo;chacara\n"
+        )
+        await import_csv(stub, tenant_id, "codigo;titulo;status;gatilhos\nSO-6;Casa vendida;Vendido;sitio\n")
+        assert await matched("o IN-5 ou uma chacara, e o SO-6?") == {"SO-6": ["code"]}
+        assert await matched("tem sitio?") == {"SO-6": ["keyword:sitio"]}
