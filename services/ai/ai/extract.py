@@ -7,9 +7,10 @@ always quoted from the lead's own words.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+from kit.text import fold_letters
 
 
 @dataclass(frozen=True)
@@ -75,9 +76,7 @@ NOT_REGIONS = {"caixa", "whatsapp", "zap", "instagram", "facebook", "olx", "inte
 HANDOFF = re.compile(r"\b(corretor|corretora|atendente|humano|humana|pessoa|alguem de verdade)\b")
 
 
-def fold(text: str) -> str:
-    """Lower-case, accent-free, and exactly as long as `text` (index i still points at the same letter)."""
-    return "".join(unicodedata.normalize("NFD", ch)[0].lower()[:1] or ch for ch in text)
+fold = fold_letters  # lower-case, accent-free, and exactly as long as the text
 
 
 def negated(folded: str, start: int) -> bool:

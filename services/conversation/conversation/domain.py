@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import re
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
+
+from kit.text import fold_letters
 
 DIRECTIONS = ("inbound", "outbound_human", "outbound_ai")
 OWNERS = ("ai", "human", "nobody")
@@ -231,28 +232,8 @@ _OPT_IN_PHRASES = re.compile(
 _MAX_COMMAND_CHARS = 80
 
 
-class _FoldTable(dict[int, str]):
-    """str.translate's table for _fold, filled as characters are met: each character becomes the
-    lower case of the first character of its NFD form ("Ã" -> "a")."""
-
-    def __missing__(self, code: int) -> str:
-        ch = chr(code)
-        self[code] = folded = unicodedata.normalize("NFD", ch)[0].lower()[:1] or ch
-        return folded
-
-
-_FOLD = _FoldTable()
-
-
-def _fold(text: str) -> str:
-    # One C-level pass with a cached table: this runs on every inbound message (the batch ingest
-    # passes is_opt_in to Postgres), and normalising character by character in Python was 6 % of the
-    # conversation service's CPU at 2,000 webhooks/s.
-    return text.translate(_FOLD)
-
-
 def is_opt_in(text: str) -> bool:
-    cleaned = re.sub(r"[^\w\s.!,;]", " ", _fold(text)).strip()[:500]
+    cleaned = re.sub(r"[^\w\s.!,;]", " ", fold_letters(text)).strip()[:500]
     if not cleaned:
         return False
     command = len(cleaned) <= _MAX_COMMAND_CHARS and _OPT_IN.match(cleaned)
