@@ -1,11 +1,12 @@
-"""The WhatsApp providers' send APIs for the reply-path phase, in a process of its own so the load
-generator and the orchestrator never share its GIL.
+"""What the reply-path phase talks to that we do not own, in a process of its own so the load
+generator and the orchestrator never share its GIL: the WhatsApp providers' send APIs and a
+zero-latency OpenAI-compatible model (``POST /v1/chat/completions``, always the same short answer).
 
     python bench/fakeprovider.py PORT
 
 Every send is answered at once in the provider's real shape with a fresh message id (the shapes come
 from kit.fakes.providers) and recorded as (recipient, time.time() on receipt, kind). ``GET /records``
-returns what was recorded so far as JSON.
+returns what was recorded so far as JSON. A model request is answered, not recorded.
 """
 
 from __future__ import annotations
@@ -18,10 +19,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from kit.fakes.openai import completion, text
 from kit.fakes.providers import kind_of, success_body
 
 RECORDS: list[tuple[str, float, str]] = []
 LOCK = threading.Lock()
+# What a model would say to a lead's first message: a greeting and the first qualifying question.
+MODEL_ANSWER = (
+    "Olá! Obrigado pelo contato. Para eu separar as melhores opções: você procura para comprar ou "
+    "alugar, e em qual bairro?"
+)
 
 
 def recipient(kind: str, body: bytes) -> str:
@@ -37,6 +44,9 @@ def recipient(kind: str, body: bytes) -> str:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # The head and the body leave in two writes: with Nagle on, the body waits for the client's
+    # delayed ACK of the head, 40 ms per answer on loopback. A real provider answers at once.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -45,6 +55,10 @@ class Handler(BaseHTTPRequestHandler):
         at = time.time()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if self.path.endswith("/chat/completions"):
+            model = str(json.loads(body or b"{}").get("model", ""))
+            self._json(200, completion(text(MODEL_ANSWER, prompt_tokens=len(body) // 4), model))
+            return
         kind = kind_of(self.path)
         with LOCK:
             RECORDS.append((recipient(kind, body), at, kind))

@@ -10,10 +10,11 @@ Phases (each prints its figures; a JSON summary goes to .data/bench/):
                  keep up shows it as a growing lateness; prints whether it kept up
   3. steady    — a fixed 500 webhooks/s for 30 s: acknowledgement latency
   4. reply     — a second, fresh stack with the reply workers on (REPLY_WORKERS=8), a 1 s debounce,
-                 the built-in responder (no OPENAI_API_KEY: a zero-latency model) and notify sending
-                 to a fake provider process on 127.0.0.1; Z-API webhooks at a steady 100 leads/s for
-                 BENCH_REPLY_SECONDS (20) after BENCH_REPLY_WARMUP (12) s of the same load, each
-                 from a new phone: webhook ack → provider receipt, minus the debounce window,
+                 the production model path (the openai client calling a zero-latency fake model;
+                 BENCH_REPLY_MODEL=builtin: the built-in responder, no model call) and notify
+                 sending to a fake provider, both in one process on 127.0.0.1; Z-API webhooks at a
+                 steady 100 leads/s for BENCH_REPLY_SECONDS (20) after BENCH_REPLY_WARMUP (12) s of
+                 the same load, each from a new phone: webhook ack → provider receipt, minus the debounce window,
                  p50/p95/p99 (the warm-up's apart), and lost / duplicated replies
   5. leads     — the leads list with 100,000 leads and 1,000,000 messages in one tenant
 Mixed providers (Z-API, 360dialog, Gupshup, Meta — signed), 50 tenants, realistic payloads.
@@ -56,6 +57,10 @@ REPLY_SECONDS = float(os.environ.get("BENCH_REPLY_SECONDS", "20"))
 # together once, 5-10 s later) behind it. The warm-up's own latency is printed apart, and its leads
 # count for lost and duplicated.
 REPLY_WARMUP = float(os.environ.get("BENCH_REPLY_WARMUP", "12"))
+# Who writes the replies in phase 4: "fake" (default) is the production path, the openai client
+# calling a zero-latency model in the fake-provider process; "builtin" is the built-in responder
+# that answers when OPENAI_API_KEY is unset (no model call at all).
+REPLY_MODEL = os.environ.get("BENCH_REPLY_MODEL", "fake")
 # Concurrent connections of the max-rate phases (the bare endpoint and the stack alike) and the
 # most requests phase 2b keeps in flight. A closed loop measures capacity only if it offers enough
 # concurrency to saturate what it measures: by Little's law, N connections at a latency L cap the
@@ -378,7 +383,12 @@ def reply_phase(key: str) -> dict[str, Any]:
         "GUPSHUP_BASE_URL": fake_url,
         "META_GRAPH_BASE_URL": f"{fake_url}/v24.0",
     }
-    env.pop("OPENAI_API_KEY", None)  # the built-in responder: a zero-latency model
+    if REPLY_MODEL == "fake":
+        env |= {"OPENAI_API_KEY": "bench-not-a-key", "OPENAI_BASE_URL": f"{fake_url}/v1"}
+    elif REPLY_MODEL == "builtin":
+        env.pop("OPENAI_API_KEY", None)
+    else:
+        raise SystemExit(f"BENCH_REPLY_MODEL must be fake or builtin, not {REPLY_MODEL!r}")
     fake = subprocess.Popen([PY, str(ROOT / "bench/fakeprovider.py"), str(ports["fake"])], env=env)
     stack = subprocess.Popen([PY, "-m", "kit.stack", "run"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     try:
@@ -387,7 +397,15 @@ def reply_phase(key: str) -> dict[str, Any]:
         say(f"reply stack up; seeding {TENANTS} tenants with a Z-API channel, debounce {REPLY_DEBOUNCE} s")
         channels = asyncio.run(seed(f"127.0.0.1:{ports['tenant']}", ("zapi",), REPLY_DEBOUNCE))
         plan(channels, ports["gateway"], work / "plan.json")
-        say(f"phase 4: reply path, steady {REPLY_RATE:.0f} leads/s (a new phone each), {REPLY_SECONDS:.0f} s")
+        model = (
+            "a zero-latency fake model via the openai client"
+            if REPLY_MODEL == "fake"
+            else "built-in responder"
+        )
+        say(
+            f"phase 4: reply path, steady {REPLY_RATE:.0f} leads/s (a new phone each), "
+            f"{REPLY_SECONDS:.0f} s, {model}"
+        )
         warm: list[tuple[str, float]] = []
         if REPLY_WARMUP > 0:
             say(f"reply      warm-up first: the same load for {REPLY_WARMUP:.0f} s, not measured")
@@ -419,7 +437,7 @@ def reply_phase(key: str) -> dict[str, Any]:
             say(line)
         load.pop("acked_unique", None)
         load.pop("acked_phones", None)
-        return {**result, "ack": load}
+        return {**result, "model": REPLY_MODEL, "ack": load}
     finally:
         stop(fake, stack)
         shutil.rmtree(work, ignore_errors=True)

@@ -73,7 +73,7 @@ def hang() -> Answer:
     return Answer(hang=True)
 
 
-def _completion(answer: Answer, model: str) -> dict[str, Any]:
+def completion(answer: Answer, model: str) -> dict[str, Any]:
     calls = [
         {
             "id": f"call_{uuid.uuid4().hex[:12]}",
@@ -175,7 +175,7 @@ class FakeOpenAI:
                 if answer.delay:
                     fake._released.wait(answer.delay)
                 if answer.status == 200:
-                    payload = _completion(answer, str(body.get("model", "")))
+                    payload = completion(answer, str(body.get("model", "")))
                 else:
                     payload = {"error": {"message": f"fake error {answer.status}", "type": "server_error"}}
                 self._send(answer.status, payload, answer.headers)
