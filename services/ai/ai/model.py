@@ -58,13 +58,13 @@ def make_client(api_key: str, base_url: str | None, timeout: float, connect: flo
     """The SDK on its aiohttp transport (DefaultAioHttpClient, the SDK's own), not its default httpx
     one: measured in the reply bench, httpx's connection pool and HTTP/1.1 machinery were a fifth of
     the ai service's CPU per model call."""
-    limits = httpx2.Timeout(timeout, connect=min(connect, timeout))
-    http = openai.DefaultAioHttpClient(timeout=limits)
+    timeouts = httpx2.Timeout(timeout, connect=min(connect, timeout))
+    http = openai.DefaultAioHttpClient(timeout=timeouts)
     # OpenTelemetry's httpx2 instrumentation wraps httpx2's own transport class, not this one: the
     # client's transport gets the same wrapper here (CLIENT span, traceparent to the model API).
     HTTPX2ClientInstrumentor.instrument_client(http)  # type: ignore[arg-type]  # typed for httpx only
     return openai.AsyncOpenAI(
-        api_key=api_key, base_url=base_url, timeout=limits, max_retries=0, http_client=http
+        api_key=api_key, base_url=base_url, timeout=timeouts, max_retries=0, http_client=http
     )
 
 

@@ -25,6 +25,9 @@ from ai.extract import Fact, facts, fold
 from ai.reply import Generated, ReplyInput, from_offline
 from ai.responder import profile_filters
 from ai.tenant_port import (
+    CACHE_MAX_TENANTS,
+    JITTER,
+    STALE_MAX_SECONDS,
     CatalogItem,
     CatalogPlaces,
     HandoffRules,
@@ -37,14 +40,8 @@ from kit.cache import jittered
 log = logging.getLogger(__name__)
 # Tenant data this old is refreshed in the background (AI_TENANT_CACHE_SECONDS sets the service's).
 CACHE_SECONDS = 10.0
-# Each copy stays fresh for a random part of that, between (1 - JITTER) and 1 times it: copies filled
-# together (a restart, a burst over many tenants) then go stale apart, not in one burst of lookups.
-JITTER = 0.5
-# A copy older than this is not used: the reply waits for the tenant service (or its defaults).
-STALE_MAX_SECONDS = 60.0
 # After a failed lookup: retry soon, but not on every message of a busy tenant.
 FAILURE_CACHE_SECONDS = 10.0
-CACHE_MAX_TENANTS = 5000
 SEARCH_CACHE_SECONDS = 30.0
 SEARCH_CACHE_MAX = 20000
 SUGGESTIONS = 3

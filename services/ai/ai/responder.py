@@ -18,7 +18,16 @@ from ai.config import Settings
 from ai.extract import Fact, fold, handoff_request
 from ai.model import ChatClient, Deadline, ModelUnavailable
 from ai.reply import Generated, Outcome, ReplyInput
-from ai.tenant_port import DEFAULT_FALLBACK, CatalogItem, PropertyFilters, TenantAiSettings, TenantPort
+from ai.tenant_port import (
+    CACHE_MAX_TENANTS,
+    DEFAULT_FALLBACK,
+    JITTER,
+    STALE_MAX_SECONDS,
+    CatalogItem,
+    PropertyFilters,
+    TenantAiSettings,
+    TenantPort,
+)
 from ai.toolrun import ToolRun, tool_message
 from kit.cache import TtlCache
 
@@ -28,12 +37,6 @@ SAFE_PRICE_REPLY = (
     "informação correta. Posso pedir para um corretor falar com você?"
 )
 CONTEXT_CATALOG_LIMIT = 5
-# How the model path keeps tenants' AI settings (the built-in responder's terms, ai.offline_path):
-# fresh for half to all of AI_TENANT_CACHE_SECONDS, then refreshed in the background while the old
-# copy answers, never used past this age; and refreshed at once when tenant's reply-data epoch moves.
-SETTINGS_JITTER = 0.5
-SETTINGS_MAX_STALE_SECONDS = 60.0
-SETTINGS_MAX_TENANTS = 5000
 
 
 class InvalidAnswer(Exception):
@@ -57,15 +60,16 @@ class ModelResponder:
         self.breaker = breaker
         self.settings = settings
         self.canary = canary
-        # Read per reply, the settings cost two calls to the tenant service on every reply's path
-        # (GetAiSettings and GetTenant, about a tenth of that service's CPU at 100 replies/s).
+        # Kept as the built-in responder keeps them (ai.tenant_port's terms), refreshed in the
+        # background once stale and at once when tenant's reply-data epoch moves. Read per reply,
+        # they cost two calls to the tenant service (GetAiSettings, GetTenant) on every reply's path.
         ttl = settings.ai_tenant_cache_seconds
         self._tenant_settings: TtlCache[str, TenantAiSettings] = TtlCache(
             ttl,
             negative_ttl=ttl,  # never used: the loader has no "missing", it raises
-            max_entries=SETTINGS_MAX_TENANTS,
-            jitter=SETTINGS_JITTER,
-            max_stale=max(SETTINGS_MAX_STALE_SECONDS, ttl),
+            max_entries=CACHE_MAX_TENANTS,
+            jitter=JITTER,
+            max_stale=max(STALE_MAX_SECONDS, ttl),
             name="ai_settings",
         )
 

@@ -19,6 +19,13 @@ from vellarys.tenant.v1 import tenant_pb2 as tpb
 from vellarys.tenant.v1 import tenant_pb2_grpc as tpb_grpc
 
 SERVICE_ROLE = "service"
+# How both responders keep a tenant's data (AI_TENANT_CACHE_SECONDS is the time): each copy stays
+# fresh for a random part of that, between (1 - JITTER) and 1 times it, so copies filled together (a
+# restart, a burst over many tenants) go stale apart, not in one burst of lookups; a copy older than
+# STALE_MAX_SECONDS is not used (the reply waits for the tenant service); at most CACHE_MAX_TENANTS.
+JITTER = 0.5
+STALE_MAX_SECONDS = 60.0
+CACHE_MAX_TENANTS = 5000
 NICHE_CACHE_SECONDS = 300.0
 DEFAULT_FALLBACK = (
     "Desculpe, não consegui responder agora. Um de nossos atendentes vai falar com você em breve."
