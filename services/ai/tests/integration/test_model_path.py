@@ -141,16 +141,25 @@ class Ai:
         self.calls = calls  # drained before a test reads the call log: rows are written after answers
 
 
-@pytest.fixture
-async def ai_server(database_url, engine, tenant_stub, fake, tenant_id) -> AsyncIterator[Ai]:
-    """A fresh ai server per test (its own breaker), short timeouts so failure tests stay fast."""
-    fake.clear()
-    settings = settings_for_tests(
+def model_settings(database_url: str, fake: FakeOpenAI, **overrides: Any) -> Settings:
+    """The ai service's settings with the model on, calling `fake`."""
+    return settings_for_tests(
         Settings,
         database_url,
         openai_api_key="test-key",
         openai_base_url=fake.base_url,
         ai_timeout_seconds=TIMEOUT,
+        **overrides,
+    )
+
+
+@pytest.fixture
+async def ai_server(database_url, engine, tenant_stub, fake, tenant_id) -> AsyncIterator[Ai]:
+    """A fresh ai server per test (its own breaker), short timeouts so failure tests stay fast."""
+    fake.clear()
+    settings = model_settings(
+        database_url,
+        fake,
         ai_connect_timeout_seconds=0.5,
         ai_retry_min_remaining_seconds=0.3,
         ai_breaker_failures=3,
@@ -476,15 +485,9 @@ async def set_prompt(tenant_stub: tpb_grpc.TenantServiceStub, tid: str, prompt: 
 async def model_responder(
     database_url: str, fake: FakeOpenAI, tenants: GrpcTenantPort, cache: float
 ) -> AsyncIterator[ModelResponder]:
-    settings = settings_for_tests(
-        Settings,
-        database_url,
-        openai_api_key="test-key",
-        openai_base_url=fake.base_url,
-        ai_timeout_seconds=TIMEOUT,
-        ai_tenant_cache_seconds=cache,
+    responder = make_responder(
+        model_settings(database_url, fake, ai_tenant_cache_seconds=cache), tenants, None
     )
-    responder = make_responder(settings, tenants, None)
     assert isinstance(responder, ModelResponder)
     try:
         yield responder
