@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 import uuid
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import asyncpg
 import pytest
+from sqlalchemy import make_url
 
 import conversation
 from conversation.config import Settings
 from conversation.server import build
-from kit import db, rpc
+from kit import config, db, migrate, rpc
+from kit.config import CommonSettings
 from kit.context import CallContext
-from kit.dbadmin import asyncpg_dsn
+from kit.dbadmin import asyncpg_dsn, bootstrap
+from kit.service import migrations_dir
 from kit.testing import settings_for_tests
 from vellarys.conversation.v1 import conversation_pb2 as pb
 from vellarys.conversation.v1 import conversation_pb2_grpc as pb_grpc
@@ -78,3 +84,24 @@ class Helpers:
 @pytest.fixture(scope="session")
 def h() -> type[Helpers]:
     return Helpers
+
+
+@pytest.fixture
+async def fresh(database_url: str) -> AsyncIterator[str]:
+    """A database of this test's own with the conversation schema at head; yields its admin URL."""
+    name = f"vellarys_plans_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(asyncpg_dsn(database_url))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        settings = settings_for_tests(CommonSettings, url)
+        await bootstrap(settings, ("conversation",))
+        role_url = config.service_database_url(settings, "conversation")
+        with ThreadPoolExecutor(max_workers=1) as pool:  # alembic's env runs a loop of its own
+            await asyncio.wrap_future(
+                pool.submit(migrate.upgrade, migrations_dir(conversation.__file__), role_url, "conversation")
+            )
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

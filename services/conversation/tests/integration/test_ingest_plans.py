@@ -8,24 +8,14 @@ scan that cost 1 ms a probe and grew with the table), and the bench's cold phase
 
 from __future__ import annotations
 
-import asyncio
 import json
-import secrets
 import uuid
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import asyncpg
 import pytest
-from sqlalchemy import make_url
 
-import conversation
-from kit import config, migrate
-from kit.config import CommonSettings
-from kit.dbadmin import asyncpg_dsn, bootstrap
-from kit.service import migrations_dir
-from kit.testing import settings_for_tests
+from kit.dbadmin import asyncpg_dsn
 
 TENANTS = [uuid.UUID(int=n + 1) for n in range(50)]
 INGEST = (
@@ -50,27 +40,6 @@ def _batch(first_phone: int, size: int = 128) -> list[list[object]]:
         [""] * size, [0] * size, [0] * size, [False] * size, [1.0] * size, [10.0] * size,
         [""] * size, [""] * size,
     ]  # fmt: skip
-
-
-@pytest.fixture
-async def fresh(database_url: str) -> AsyncIterator[str]:
-    """A database of this test's own with the conversation schema at head; yields its admin URL."""
-    name = f"vellarys_plans_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(asyncpg_dsn(database_url))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        settings = settings_for_tests(CommonSettings, url)
-        await bootstrap(settings, ("conversation",))
-        role_url = config.service_database_url(settings, "conversation")
-        with ThreadPoolExecutor(max_workers=1) as pool:  # alembic's env runs a loop of its own
-            await asyncio.wrap_future(
-                pool.submit(migrate.upgrade, migrations_dir(conversation.__file__), role_url, "conversation")
-            )
-        yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_plans_made_from_small_tables_still_use_the_keys(fresh: str) -> None:
