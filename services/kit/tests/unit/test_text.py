@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import unicodedata
 
+from kit import text as kit_text
 from kit.text import fold_letters
 
 
@@ -26,3 +27,10 @@ def test_matches_the_per_character_rule_on_random_text() -> None:
     for _ in range(3000):
         text = "".join(chr(rng.choice(rng.choice(pools))) for _ in range(rng.randint(0, 40)))
         assert fold_letters(text) == reference(text)
+
+
+def test_the_table_stays_bounded_whatever_characters_arrive() -> None:
+    many = "".join(chr(c) for c in range(0x4E00, 0x4E00 + kit_text.TABLE_MAX + 5000))  # CJK, all distinct
+    assert fold_letters(many) == reference(many)
+    assert len(kit_text._FOLD) <= kit_text.TABLE_MAX
+    assert fold_letters("Ação") == "acao"  # still right once the table is full
