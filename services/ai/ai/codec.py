@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
+from datetime import UTC
 
 from ai import offline, service, simulator
 from ai.extract import Fact
 from ai.models import SimulatorCase, SimulatorRun
 from ai.reply import Generated, Outcome, ReplyInput
 from ai.repository import UsageDay
+from kit.timestamps import timestamp_or_empty
 from vellarys.ai.v1 import ai_pb2 as pb
 
 ROLE_NAMES = {
@@ -28,11 +27,7 @@ OUTCOMES = {
 }
 
 
-def timestamp(value: datetime | None) -> Timestamp:
-    ts = Timestamp()
-    if value is not None:
-        ts.FromDatetime(value)
-    return ts
+timestamp = timestamp_or_empty  # kit.timestamps: one encoding for every service
 
 
 def decode_field(field: pb.QualificationField) -> Fact:

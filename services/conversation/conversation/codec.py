@@ -5,23 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from conversation.domain import Inbound, LeadFilters, Limits, StatusUpdate, clean
 from conversation.models import ConversationEvent, Lead, Message
 from conversation.ownership import LeadDetail
 from conversation.service import parse_id
+from kit.timestamps import timestamp_or_empty
 from vellarys.conversation.v1 import conversation_pb2 as pb
 
 # MESSAGE_KIND_TEXT → "text"; unknown future kinds are kept as "unsupported", never dropped.
 KIND_NAMES = {value: name.removeprefix("MESSAGE_KIND_").lower() for name, value in pb.MessageKind.items()}
 
 
-def timestamp(value: datetime | None) -> Timestamp:
-    ts = Timestamp()
-    if value is not None:
-        ts.FromDatetime(value)
-    return ts
+timestamp = timestamp_or_empty  # kit.timestamps: one encoding for every service
 
 
 def decode_kind(message: pb.InboundMessage) -> str:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from conversation.diagnosis import AiCall, DeliveryInfo, Diagnosis
+from kit.timestamps import timestamp_or_none
 from vellarys.ai.v1 import ai_pb2 as apb
 from vellarys.ai.v1 import ai_pb2_grpc as apb_grpc
 from vellarys.conversation.v1 import conversation_pb2 as pb
@@ -65,12 +64,7 @@ class GrpcLookups:
         )  # fmt: skip
 
 
-def _ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
+_ts = timestamp_or_none
 
 
 def encode(d: Diagnosis) -> pb.DiagnoseLeadResponse:

@@ -13,11 +13,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from conversation.domain import Outgoing
 from kit import context as callctx
 from kit.context import CallContext
+from kit.timestamps import timestamp_or_none
 from vellarys.ai.v1 import ai_pb2 as apb
 from vellarys.ai.v1 import ai_pb2_grpc as apb_grpc
 from vellarys.notify.v1 import notify_pb2 as npb
@@ -40,12 +39,7 @@ def acting_for(tenant_id: str) -> Iterator[None]:
         callctx.current.reset(token)
 
 
-def _ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
+_ts = timestamp_or_none
 
 
 @dataclass(frozen=True)

@@ -6,17 +6,17 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any, TypeAlias
 
 import aiohttp
 import grpc
 import httpx
-from google.protobuf.timestamp_pb2 import Timestamp
 from opentelemetry import propagate
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kit import db, dbstats, rpc
+from kit.timestamps import timestamp_or_none
 from notify import authz, push, service
 from notify.clients import Credentials
 from notify.config import Settings
@@ -40,12 +40,7 @@ STATUS_TO_PB = {
 PB_TO_STATUS = {v: k for k, v in STATUS_TO_PB.items()}
 
 
-def _ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
+_ts = timestamp_or_none
 
 
 def encode_delivery(d: Delivery) -> pb.Delivery:

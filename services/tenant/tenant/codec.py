@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from kit.timestamps import timestamp_or_empty
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
-
-def timestamp(value: datetime | None) -> Timestamp:
-    ts = Timestamp()
-    if value is not None:
-        ts.FromDatetime(value)
-    return ts
+timestamp = timestamp_or_empty  # kit.timestamps: one encoding for every service

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import orjson
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from gateway.providers.canonical import InboundMessage, Kind
+from kit.timestamps import timestamp
 from vellarys.conversation.v1 import conversation_pb2 as pb
 
 KINDS: dict[Kind, int] = {
@@ -23,16 +21,6 @@ KINDS: dict[Kind, int] = {
     Kind.REACTION: pb.MESSAGE_KIND_REACTION,
     Kind.UNSUPPORTED: pb.MESSAGE_KIND_UNSUPPORTED,
 }
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def timestamp(at: datetime) -> Timestamp:
-    """Timestamp.FromDatetime's result (a naive time is UTC), in a third of its time: it runs for
-    every message and status of every webhook."""
-    delta = (at if at.tzinfo is not None else at.replace(tzinfo=UTC)) - _EPOCH
-    return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
 
 
 def to_proto(message: InboundMessage) -> pb.InboundMessage:

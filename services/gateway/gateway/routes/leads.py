@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.auth import Principal, require_roles
+from kit.timestamps import timestamp
 from vellarys.conversation.v1 import conversation_pb2 as pb
 
 router = APIRouter(prefix="/api/v1/leads", tags=["leads"])
@@ -107,10 +107,7 @@ def _when(message: Any, field: str) -> datetime | None:
     return getattr(message, field).ToDatetime(tzinfo=UTC) if message.HasField(field) else None
 
 
-def _timestamp(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value if value.tzinfo else value.replace(tzinfo=UTC))
-    return ts
+_timestamp = timestamp
 
 
 def lead_out(lead: pb.Lead) -> LeadOut:
