@@ -15,10 +15,11 @@ import json
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from kit.fakes.handler import QuietHandler
 from kit.fakes.openai import completion, text
 from kit.fakes.providers import kind_of, success_body
 
@@ -42,15 +43,7 @@ def recipient(kind: str, body: bytes) -> str:
     return str(payload.get("phone") or payload.get("to") or "")
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # The head and the body leave in two writes: with Nagle on, the body waits for the client's
-    # delayed ACK of the head, 40 ms per answer on loopback. A real provider answers at once.
-    disable_nagle_algorithm = True
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
+class Handler(QuietHandler):
     def do_POST(self) -> None:
         at = time.time()
         length = int(self.headers.get("Content-Length") or 0)

@@ -15,8 +15,10 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from kit.fakes.handler import QuietHandler
 
 
 @dataclass
@@ -151,18 +153,10 @@ class FakeOpenAI:
             script = self._script.popleft() if self._script else self.default
         return script(recorded) if callable(script) else script
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def _handler(self) -> type[QuietHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # The head and the body leave in two writes: with Nagle on, the body waits for the client's
-            # delayed ACK of the head, 40 ms per answer on loopback. A real provider answers at once.
-            disable_nagle_algorithm = True
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b"{}"

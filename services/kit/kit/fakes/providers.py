@@ -16,9 +16,11 @@ import time
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
+
+from kit.fakes.handler import QuietHandler
 
 META_VERSION = "v24.0"
 KINDS = ("zapi", "dialog360", "gupshup", "meta", "push")
@@ -187,18 +189,10 @@ class FakeProviders:
                     return self._script[key].popleft()
         return Answer(status=201) if recorded.kind == "push" else Answer()
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def _handler(self) -> type[QuietHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # The head and the body leave in two writes: with Nagle on, the body waits for the client's
-            # delayed ACK of the head, 40 ms per answer on loopback. A real provider answers at once.
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
