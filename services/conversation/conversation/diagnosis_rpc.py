@@ -64,9 +64,6 @@ class GrpcLookups:
         )  # fmt: skip
 
 
-_ts = timestamp_or_none
-
-
 def encode(d: Diagnosis) -> pb.DiagnoseLeadResponse:
     return pb.DiagnoseLeadResponse(
         lead_id=d.lead_id,
@@ -75,7 +72,9 @@ def encode(d: Diagnosis) -> pb.DiagnoseLeadResponse:
         broken_step=d.broken_step,
         advice=d.advice,
         steps=[
-            pb.DiagnosisStep(name=s.name, state=s.state, summary=s.summary, at=_ts(s.at), facts=s.facts)
+            pb.DiagnosisStep(
+                name=s.name, state=s.state, summary=s.summary, at=timestamp_or_none(s.at), facts=s.facts
+            )
             for s in d.steps
         ],
     )

@@ -39,9 +39,6 @@ def acting_for(tenant_id: str) -> Iterator[None]:
         callctx.current.reset(token)
 
 
-_ts = timestamp_or_none
-
-
 @dataclass(frozen=True)
 class Turn:
     role: str  # lead, assistant, seller
@@ -96,7 +93,10 @@ class AiPort:
             lead_name=request.lead_name,
             history=[
                 apb.HistoryMessage(
-                    role=ROLES[t.role], text=t.text, sent_at=_ts(t.sent_at), media_type=t.media_type
+                    role=ROLES[t.role],
+                    text=t.text,
+                    sent_at=timestamp_or_none(t.sent_at),
+                    media_type=t.media_type,
                 )
                 for t in request.history
             ],
@@ -106,7 +106,7 @@ class AiPort:
                 )
                 for p in request.profile
             ],
-            window_expires_at=_ts(request.window_expires_at),
+            window_expires_at=timestamp_or_none(request.window_expires_at),
             job_id=request.job_id,
             attempt=request.attempt,
         )

@@ -40,17 +40,15 @@ STATUS_TO_PB = {
 PB_TO_STATUS = {v: k for k, v in STATUS_TO_PB.items()}
 
 
-_ts = timestamp_or_none
-
-
 def encode_delivery(d: Delivery) -> pb.Delivery:
     return pb.Delivery(
         id=str(d.id), tenant_id=str(d.tenant_id), message_id=str(d.message_id),
         channel_id=str(d.channel_id or ""), recipient=d.recipient,
         status=STATUS_TO_PB.get(d.status, pb.DELIVERY_STATUS_UNSPECIFIED), attempts=d.attempts,
         provider=d.provider or "", provider_message_id=d.provider_message_id or "",
-        last_error=d.last_error or "", error_code=d.error_code or "", next_attempt_at=_ts(d.next_attempt_at),
-        created_at=_ts(d.created_at), updated_at=_ts(d.updated_at), template_name=d.sent_template or "",
+        last_error=d.last_error or "", error_code=d.error_code or "",
+        next_attempt_at=timestamp_or_none(d.next_attempt_at), created_at=timestamp_or_none(d.created_at),
+        updated_at=timestamp_or_none(d.updated_at), template_name=d.sent_template or "",
     )  # fmt: skip
 
 
@@ -189,7 +187,8 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
             )
             encoded = pb.PushSubscription(
                 id=str(sub.id), tenant_id=str(sub.tenant_id), user_id=str(sub.user_id), endpoint=sub.endpoint,
-                created_at=_ts(sub.created_at), last_success_at=_ts(sub.last_success_at),
+                created_at=timestamp_or_none(sub.created_at),
+                last_success_at=timestamp_or_none(sub.last_success_at),
             )  # fmt: skip
             return pb.RegisterPushSubscriptionResponse(subscription=encoded)
 

@@ -107,9 +107,6 @@ def _when(message: Any, field: str) -> datetime | None:
     return getattr(message, field).ToDatetime(tzinfo=UTC) if message.HasField(field) else None
 
 
-_timestamp = timestamp
-
-
 def lead_out(lead: pb.Lead) -> LeadOut:
     return LeadOut(
         id=lead.id,
@@ -193,7 +190,7 @@ def _list_request(tenant_id: uuid.UUID | None, f: LeadFilters) -> pb.ListLeadsRe
     for field in ("created_from", "created_to", "active_from", "active_to"):
         value = getattr(f, field)
         if value is not None:
-            getattr(request, field).CopyFrom(_timestamp(value))
+            getattr(request, field).CopyFrom(timestamp(value))
     return request
 
 
