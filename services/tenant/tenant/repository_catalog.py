@@ -198,6 +198,7 @@ class ProductRepository:
 # no BEGIN/COMMIT (they were about half of the call's CPU in the tenant service). Its columns are the
 # model's, so the two cannot drift; the tsvector is left out (nothing reads it back).
 _MATCH_COLUMNS = tuple(c for c in Product.__table__.columns if c.key != "search_vector")
+_MATCH_KEYS = tuple(c.key for c in _MATCH_COLUMNS)
 MATCHING = db.Raw(
     f"SELECT {', '.join(c.name for c in _MATCH_COLUMNS)} FROM tenant.products "
     "WHERE tenant_id = :tenant_id AND status <> 'inactive' "
@@ -226,8 +227,7 @@ class ProductMatchRepository:
             "limit": limit,
         }
         rows = await MATCHING.fetch(self.connection, values)
-        keys = [c.key for c in _MATCH_COLUMNS]
-        return [Product(**dict(zip(keys, row, strict=True))) for row in rows]
+        return [Product(**dict(zip(_MATCH_KEYS, row, strict=True))) for row in rows]
 
 
 def _filtered(query: Select[Any], tenant_id: uuid.UUID, f: SearchFilters) -> Select[Any]:
