@@ -68,6 +68,25 @@ def make_client(api_key: str, base_url: str | None, timeout: float, connect: flo
     )
 
 
+# Request parts that are JSON already, sent as extra_body (see as_sent).
+JSON_READY = ("messages", "tools")
+
+
+def as_sent(request: dict[str, Any]) -> dict[str, Any]:
+    """`request` as create()'s arguments, its JSON-ready parts (the messages and the tool schemas)
+    passed through extra_body, which the SDK merges into the request body unchanged (its keys win).
+
+    Before sending, create() walks every argument against the SDK's TypedDicts ("transform": key
+    aliases, date and file formats; nothing a chat message or tool schema of ours carries). Measured
+    on a system prompt, six turns and our three tools: 2.3 ms of CPU per call, 14 % of the ai
+    service's CPU in the reply bench. The body that goes out is the same."""
+    ready = {key: request[key] for key in JSON_READY if key in request}
+    if not ready:
+        return request
+    rest = {key: value for key, value in request.items() if key not in ready}
+    return {**rest, "messages": [], "extra_body": {**request.get("extra_body", {}), **ready}}
+
+
 class ChatClient:
     def __init__(
         self, client: openai.AsyncOpenAI, connect_timeout: float, retry_min_remaining: float
@@ -99,7 +118,7 @@ class ChatClient:
         try:
             # httpx timeouts bound each read, not the whole answer: the total is bounded here.
             async with asyncio.timeout(remaining):
-                completion = await self.client.chat.completions.create(**request, timeout=timeout)
+                completion = await self.client.chat.completions.create(**as_sent(request), timeout=timeout)
             result = "ok"
             return completion
         except (TimeoutError, openai.APITimeoutError):

@@ -17,7 +17,7 @@ from opentelemetry.trace import SpanKind
 
 import ai
 import tenant
-from ai import tools
+from ai import model, tools
 from ai.breaker import CircuitBreaker, State
 from ai.config import Settings
 from ai.offline import Turn
@@ -315,6 +315,48 @@ class TestPrompt:
         assert "MSG-000" not in shown and "[imagem]" in shown and "ULTIMA" in shown
         assert "mensagem truncada" in shown and "y" * 2000 not in shown
         assert len(shown) < 12_000
+
+
+class TestModelClient:
+    async def test_the_body_sent_is_the_one_the_sdks_create_sends(self, fake):
+        """ChatClient hands the messages and tools to create() as extra_body (as_sent): the model
+        must receive exactly what create() with them as arguments sends."""
+        request: dict[str, Any] = {
+            "model": "gpt-4o",
+            "messages": [
+                {"role": "system", "content": "Você é a assistente da Imobiliária Pinheiro."},
+                {"role": "user", "content": "Vi o AP-101 no Água Verde, R$ 850.000?"},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "search_properties", "arguments": '{"purpose":"buy"}'},
+                        }
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "call_1", "content": '{"properties": []}'},
+            ],
+            "tools": tools.schemas(),
+            "max_tokens": 300,
+            "temperature": 0.4,
+        }
+        fake.clear()
+        fake.queue(text("um"), text("dois"))
+        client = model.make_client("test-key", fake.base_url, timeout=5, connect=1)
+        try:
+            await client.chat.completions.create(**request)
+            chat = model.ChatClient(client, connect_timeout=1, retry_min_remaining=0.1)
+            answer = await chat.complete(model.Deadline(5), **request)
+        finally:
+            await client.close()
+        assert answer.choices[0].message.content == "dois"
+        direct, ours = (r.body for r in fake.requests)
+        assert ours == direct
+        assert ours["messages"] == request["messages"] and ours["tools"] == request["tools"]
+        assert fake.requests[1].headers["authorization"] == "Bearer test-key"
 
 
 class TestFailures:
