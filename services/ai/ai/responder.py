@@ -27,6 +27,7 @@ from ai.tenant_port import (
     PropertyFilters,
     TenantAiSettings,
     TenantPort,
+    TriggerTerms,
 )
 from ai.toolrun import ToolRun, tool_message
 from kit.cache import TtlCache
@@ -63,24 +64,20 @@ class ModelResponder:
         # Kept as the built-in responder keeps them (ai.tenant_port's terms), refreshed in the
         # background once stale and at once when tenant's reply-data epoch moves. Read per reply,
         # they cost two calls to the tenant service (GetAiSettings, GetTenant) on every reply's path.
-        ttl = settings.ai_tenant_cache_seconds
-        self._tenant_settings: TtlCache[str, TenantAiSettings] = TtlCache(
-            ttl,
-            negative_ttl=ttl,  # never used: the loader has no "missing", it raises
-            max_entries=CACHE_MAX_TENANTS,
-            jitter=JITTER,
-            max_stale=max(STALE_MAX_SECONDS, ttl),
-            name="ai_settings",
-        )
+        self._tenant_settings: TtlCache[str, TenantAiSettings] = tenant_cache(settings, "ai_settings")
+        # The same for the catalog's trigger terms: a message containing none of them cannot name a
+        # listing, and MatchProducts (a tenant call on every reply) is not asked about it.
+        self._trigger_terms: TtlCache[str, TriggerTerms] = tenant_cache(settings, "ai_trigger_terms")
 
     async def aclose(self) -> None:
         """Close the model client's connections (its aiohttp session)."""
         await self.chat.client.close()
 
     def expire_all(self) -> None:
-        """Tenant data changed somewhere (the reply-data epoch moved): every tenant's settings are
-        read again on next use (the copy answers meanwhile, as any stale copy)."""
+        """Tenant data changed somewhere (the reply-data epoch moved): every tenant's settings and
+        trigger terms are read again on next use (the copy answers meanwhile, as any stale copy)."""
         self._tenant_settings.expire_all()
+        self._trigger_terms.expire_all()
 
     async def tenant_settings(self, tenant_id: str) -> TenantAiSettings:
         found = await self._tenant_settings.get(tenant_id, lambda: self.tenants.ai_settings(tenant_id))
@@ -127,12 +124,27 @@ class ModelResponder:
             return []
 
     async def _lookup_catalog(self, request: ReplyInput) -> list[CatalogItem]:
-        found = await self.tenants.match_triggers(request.tenant_id, pending_lead_text(request))
+        text = pending_lead_text(request)
+        found = (
+            await self.tenants.match_triggers(request.tenant_id, text)
+            if await self._may_name_listing(request.tenant_id, text)
+            else []
+        )
         known = {f.name: f.value for f in request.profile}
         if known.keys() & {"purpose", "property_type", "region", "bedrooms", "budget"}:
             found += await self.tenants.search_properties(request.tenant_id, profile_filters(known))
         unique = {item.code: item for item in found}
         return list(unique.values())[:CONTEXT_CATALOG_LIMIT]
+
+    async def _may_name_listing(self, tenant_id: str, text: str) -> bool:
+        """False when `text` holds none of the catalog's trigger terms (MatchProducts would find
+        nothing); True when it may, or when the terms cannot be read (MatchProducts decides)."""
+        try:
+            terms = await self._trigger_terms.get(tenant_id, lambda: self.tenants.trigger_terms(tenant_id))
+        except Exception as error:
+            log.warning("trigger terms unavailable (%s): asking MatchProducts", type(error).__name__)
+            return True
+        return terms is None or terms.may_name(text)
 
     async def _converse(
         self,
@@ -216,6 +228,19 @@ class ModelResponder:
         for call, arguments in parsed:
             messages.append(tool_message(call.id, await run.execute(call.function.name, arguments)))
         return None
+
+
+def tenant_cache(settings: Settings, name: str) -> TtlCache[str, Any]:
+    """A per-tenant cache on the built-in responder's terms (ai.tenant_port)."""
+    ttl = settings.ai_tenant_cache_seconds
+    return TtlCache(
+        ttl,
+        negative_ttl=ttl,  # never used: the loaders have no "missing", they raise
+        max_entries=CACHE_MAX_TENANTS,
+        jitter=JITTER,
+        max_stale=max(STALE_MAX_SECONDS, ttl),
+        name=name,
+    )
 
 
 def profile_filters(known: dict[str, str]) -> PropertyFilters:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from kit import context as callctx
+from kit.catalog_terms import code_candidates, phrases
 from kit.context import CallContext
 from vellarys.tenant.v1 import tenant_pb2 as tpb
 from vellarys.tenant.v1 import tenant_pb2_grpc as tpb_grpc
@@ -27,6 +28,8 @@ JITTER = 0.5
 STALE_MAX_SECONDS = 60.0
 CACHE_MAX_TENANTS = 5000
 NICHE_CACHE_SECONDS = 300.0
+# MatchProducts reads this much of a message.
+MATCH_TEXT_CHARS = 2000
 DEFAULT_FALLBACK = (
     "Desculpe, não consegui responder agora. Um de nossos atendentes vai falar com você em breve."
 )
@@ -95,6 +98,27 @@ class CatalogPlaces:
         return self.neighbourhoods + self.cities
 
 
+@dataclass(frozen=True)
+class TriggerTerms:
+    """What MatchProducts can match in a tenant's catalog (tenant's ListTriggerTerms): listing code
+    keys and folded trigger keywords; when not `complete`, the catalog had too many to list."""
+
+    code_keys: frozenset[str] = frozenset()
+    keywords: frozenset[str] = frozenset()
+    complete: bool = False
+
+    def may_name(self, text: str) -> bool:
+        """Whether MatchProducts can find a listing in `text`: False only when no code key and no
+        keyword of the catalog is in it, by the rules MatchProducts itself matches with."""
+        if not self.complete:
+            return True
+        text = text[:MATCH_TEXT_CHARS]
+        return bool(
+            (self.code_keys and not self.code_keys.isdisjoint(code_candidates(text)))
+            or (self.keywords and not self.keywords.isdisjoint(phrases(text)))
+        )
+
+
 class TenantPort(Protocol):
     async def ai_settings(self, tenant_id: str) -> TenantAiSettings: ...
 
@@ -103,6 +127,8 @@ class TenantPort(Protocol):
     async def match_triggers(self, tenant_id: str, text: str) -> list[CatalogItem]: ...
 
     async def catalog_places(self, tenant_id: str) -> CatalogPlaces: ...
+
+    async def trigger_terms(self, tenant_id: str) -> TriggerTerms: ...
 
 
 @contextmanager
@@ -218,7 +244,7 @@ class GrpcTenantPort:
     async def match_triggers(self, tenant_id: str, text: str) -> list[CatalogItem]:
         with acting_for(tenant_id):
             reply = await self.stub.MatchProducts(
-                tpb.MatchProductsRequest(tenant_id=tenant_id, text=text[:2000], limit=5)
+                tpb.MatchProductsRequest(tenant_id=tenant_id, text=text[:MATCH_TEXT_CHARS], limit=5)
             )
         return [decode_product(m.product) for m in reply.matches]
 
@@ -226,3 +252,8 @@ class GrpcTenantPort:
         with acting_for(tenant_id):
             reply = await self.stub.ListCatalogPlaces(tpb.ListCatalogPlacesRequest(tenant_id=tenant_id))
         return CatalogPlaces(tuple(reply.neighbourhoods), tuple(reply.cities))
+
+    async def trigger_terms(self, tenant_id: str) -> TriggerTerms:
+        with acting_for(tenant_id):
+            reply = await self.stub.ListTriggerTerms(tpb.ListTriggerTermsRequest(tenant_id=tenant_id))
+        return TriggerTerms(frozenset(reply.code_keys), frozenset(reply.keywords), reply.complete)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from kit.catalog_terms import code_candidates, phrases
 from kit.errors import AlreadyExists, InvalidArgument, NotFound
 from tenant import audit, csv_import
 from tenant import catalog_domain as cd
@@ -251,13 +252,13 @@ async def match_products(
     """The products a message mentions by listing code or trigger keyword (not inactive ones)."""
     if len(text) > 10_000:
         raise InvalidArgument("text must have at most 10000 characters")
-    codes, phrases = cd.code_candidates(text), cd.phrases(text)
+    codes, named = code_candidates(text), phrases(text)
     found = await ProductMatchRepository(connection).matching(
-        tenant_id, sorted(codes), sorted(phrases), max(1, min(limit or 10, 50))
+        tenant_id, sorted(codes), sorted(named), max(1, min(limit or 10, 50))
     )
     matches = []
     for product in found:
         reasons = ["code"] if product.code_key in codes else []
-        reasons += [f"keyword:{k}" for k in product.keywords_norm if k in phrases]
+        reasons += [f"keyword:{k}" for k in product.keywords_norm if k in named]
         matches.append((product, reasons))
     return matches

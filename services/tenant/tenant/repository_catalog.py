@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from kit import db
+from kit.catalog_terms import LONGEST_PHRASE
 from tenant.models_catalog import AiSettingsVersion, ChannelConfig, Product
 
 BATCH = 2000
@@ -279,3 +280,30 @@ async def catalog_places(session: AsyncSession, tenant_id: uuid.UUID) -> tuple[l
 def _decorated(name: str) -> int:
     """Capitals and accents: "Água Verde" is a better spelling to show than "agua verde"."""
     return sum(1 for ch in name if ch != ch.lower() or not ch.isascii())
+
+
+# One ListTriggerTerms answer carries at most this many terms and characters (gRPC's 4 MiB limit);
+# past either, the catalog's terms are "incomplete" and every message is asked about.
+TRIGGER_TERMS_MAX = 50_000
+TRIGGER_TERMS_MAX_CHARS = 2_000_000
+_TRIGGER_TERMS = text(
+    "SELECT false AS keyword, code_key AS term FROM tenant.products"
+    " WHERE tenant_id = :tenant_id AND status <> 'inactive'"
+    " UNION"
+    " SELECT true, k FROM tenant.products p, unnest(p.keywords_norm) AS k"
+    " WHERE p.tenant_id = :tenant_id AND p.status <> 'inactive'"
+    " AND cardinality(string_to_array(k, ' ')) <= :longest"
+    " ORDER BY 1, 2 LIMIT :limit"
+)
+
+
+async def trigger_terms(session: AsyncSession, tenant_id: uuid.UUID) -> tuple[list[str], list[str]] | None:
+    """(code keys, keywords) that ProductMatchRepository.matching can match for this tenant, each
+    distinct and sorted: not inactive products' code keys, and their keywords of at most
+    LONGEST_PHRASE words (a message's phrases are no longer). None when there are more than
+    TRIGGER_TERMS_MAX terms or TRIGGER_TERMS_MAX_CHARS characters."""
+    values = {"tenant_id": tenant_id, "longest": LONGEST_PHRASE, "limit": TRIGGER_TERMS_MAX + 1}
+    rows = (await session.execute(_TRIGGER_TERMS, values)).all()
+    if len(rows) > TRIGGER_TERMS_MAX or sum(len(term) for _, term in rows) > TRIGGER_TERMS_MAX_CHARS:
+        return None
+    return [term for keyword, term in rows if not keyword], [term for keyword, term in rows if keyword]

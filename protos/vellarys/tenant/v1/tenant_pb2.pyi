@@ -1132,3 +1132,19 @@ class ListCatalogPlacesResponse(_message.Message):
     neighbourhoods: _containers.RepeatedScalarFieldContainer[str]
     cities: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, neighbourhoods: _Optional[_Iterable[str]] = ..., cities: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListTriggerTermsRequest(_message.Message):
+    __slots__ = ("tenant_id",)
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
+
+class ListTriggerTermsResponse(_message.Message):
+    __slots__ = ("code_keys", "keywords", "complete")
+    CODE_KEYS_FIELD_NUMBER: _ClassVar[int]
+    KEYWORDS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    code_keys: _containers.RepeatedScalarFieldContainer[str]
+    keywords: _containers.RepeatedScalarFieldContainer[str]
+    complete: bool
+    def __init__(self, code_keys: _Optional[_Iterable[str]] = ..., keywords: _Optional[_Iterable[str]] = ..., complete: _Optional[bool] = ...) -> None: ...

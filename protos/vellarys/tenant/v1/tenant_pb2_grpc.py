@@ -250,6 +250,11 @@ class TenantServiceStub:
                 request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListCatalogPlacesRequest.SerializeToString,
                 response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListCatalogPlacesResponse.FromString,
                 _registered_method=True)
+        self.ListTriggerTerms = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/ListTriggerTerms',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListTriggerTermsRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListTriggerTermsResponse.FromString,
+                _registered_method=True)
 
 
 class TenantServiceServicer:
@@ -536,6 +541,15 @@ class TenantServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTriggerTerms(self, request, context):
+        """The code keys and trigger keywords MatchProducts can match in the tenant's catalog: the ai
+        service keeps them and asks MatchProducts only about a message that contains one.
+        Internal "service" role and the tenant's users.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TenantServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -753,6 +767,11 @@ def add_TenantServiceServicer_to_server(servicer, server):
                     servicer.ListCatalogPlaces,
                     request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListCatalogPlacesRequest.FromString,
                     response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListCatalogPlacesResponse.SerializeToString,
+            ),
+            'ListTriggerTerms': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTriggerTerms,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListTriggerTermsRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListTriggerTermsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1917,6 +1936,33 @@ class TenantService:
             '/vellarys.tenant.v1.TenantService/ListCatalogPlaces',
             vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListCatalogPlacesRequest.SerializeToString,
             vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListCatalogPlacesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTriggerTerms(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/ListTriggerTerms',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListTriggerTermsRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListTriggerTermsResponse.FromString,
             options,
             channel_credentials,
             insecure,

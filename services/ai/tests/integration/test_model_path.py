@@ -24,7 +24,7 @@ from ai.offline import Turn
 from ai.reply import ReplyInput
 from ai.responder import SAFE_PRICE_REPLY, ModelResponder
 from ai.server import CallLog, build, follow_reply_data, make_responder
-from ai.tenant_port import GrpcTenantPort, TenantAiSettings
+from ai.tenant_port import CatalogItem, GrpcTenantPort, TenantAiSettings, TriggerTerms, acting_for
 from kit import db, rpc
 from kit.context import CallContext
 from kit.dbadmin import asyncpg_dsn
@@ -504,6 +504,29 @@ class SettingsCounting(GrpcTenantPort):
         return await super().ai_settings(tenant_id)
 
 
+class CatalogCounting(GrpcTenantPort):
+    """The real gRPC tenant port, counting the catalog reads that reach the tenant service; with
+    `terms_of` its trigger-terms reads ask about that tenant instead (the tenant service refuses)."""
+
+    def __init__(self, stub: tpb_grpc.TenantServiceStub, terms_of: str | None = None) -> None:
+        super().__init__(stub)
+        self.terms_of = terms_of
+        self.match_calls = 0
+        self.terms_reads = 0
+
+    async def match_triggers(self, tenant_id: str, text: str) -> list[CatalogItem]:
+        self.match_calls += 1
+        return await super().match_triggers(tenant_id, text)
+
+    async def trigger_terms(self, tenant_id: str) -> TriggerTerms:
+        self.terms_reads += 1
+        if self.terms_of is None:
+            return await super().trigger_terms(tenant_id)
+        with acting_for(tenant_id):
+            await self.stub.ListTriggerTerms(tpb.ListTriggerTermsRequest(tenant_id=self.terms_of))
+        raise AssertionError("the tenant service answered for another tenant")
+
+
 async def prompted_tenant(tenant_stub: tpb_grpc.TenantServiceStub, prompt: str) -> str:
     created = await tenant_stub.CreateTenant(
         tpb.CreateTenantRequest(name="Imobiliária Cache", slug=f"cache-{uuid.uuid4().hex[:8]}", niche_id=1),
@@ -541,6 +564,69 @@ def lead_says(tenant_id: str, text: str) -> ReplyInput:
     return ReplyInput(
         tenant_id=tenant_id, lead_id=str(uuid.uuid4()), lead_name="", history=[Turn("lead", text)]
     )
+
+
+class TestTriggerTerms:
+    async def test_only_a_message_that_can_name_a_listing_costs_a_match_call(
+        self, database_url, fake, tenant_stub, tenant_id
+    ):
+        fake.clear()
+        tenants = CatalogCounting(tenant_stub)
+        async with model_responder(database_url, fake, tenants, cache=60) as responder:
+            for words in ("oi, quero comprar", "tem algo no Batel até 900 mil?", "meu número é 41 99999"):
+                await responder.respond(lead_says(tenant_id, words))
+            assert tenants.match_calls == 0
+            await responder.respond(lead_says(tenant_id, "e aquele ap 101?"))
+            await responder.respond(lead_says(tenant_id, "vi um com Jardim Secreto"))
+            assert tenants.match_calls == 2
+            # Another tenant's listing code is not this tenant's term.
+            await responder.respond(lead_says(tenant_id, "e o XX-999?"))
+        assert tenants.match_calls == 2 and tenants.terms_reads == 1
+        contexts = [r.messages[1]["content"] for r in fake.requests]
+        assert ["[AP-101]" in c for c in contexts] == [False, False, False, True, True, False]
+
+    async def test_a_new_listing_is_matched_once_the_epoch_moves(self, database_url, fake, tenant_stub):
+        """Terms kept for five minutes, and still a listing created now is found by its code
+        within about a second: tenant's reply-data epoch moved."""
+        fake.clear()
+        tid = await prompted_tenant(tenant_stub, "Você é o Caio.")
+        tenants = CatalogCounting(tenant_stub)
+        code = f"NV-{uuid.uuid4().int % 10_000}"
+        async with model_responder(database_url, fake, tenants, cache=300) as responder:
+            await responder.respond(lead_says(tid, f"o {code} está disponível?"))
+            assert tenants.match_calls == 0
+            follower = asyncio.create_task(follow_reply_data(tenants, responder, 0.05))
+            try:
+                await asyncio.sleep(0.2)  # the follower has read the epoch as it was
+                await tenant_stub.CreateProduct(
+                    tpb.CreateProductRequest(
+                        tenant_id=tid, product=product(code, "Casa nova", 500_000, "Centro")
+                    ),
+                    metadata=admin(tid),
+                )
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + 3
+                while f"[{code}]" not in fake.requests[-1].messages[1]["content"]:
+                    assert loop.time() < deadline, "the new listing was never matched"
+                    await asyncio.sleep(0.05)
+                    await responder.respond(lead_says(tid, f"o {code} está disponível?"))
+            finally:
+                follower.cancel()
+
+    async def test_without_the_terms_every_message_is_asked_about(
+        self, database_url, fake, tenant_stub, tenant_id
+    ):
+        fake.clear()
+        other = (await tenant_stub.CreateTenant(
+            tpb.CreateTenantRequest(name="Outra", slug=f"outra-{uuid.uuid4().hex[:8]}", niche_id=1),
+            metadata=SUPER,
+        )).tenant.id  # fmt: skip
+        tenants = CatalogCounting(tenant_stub, terms_of=other)
+        async with model_responder(database_url, fake, tenants, cache=60) as responder:
+            await responder.respond(lead_says(tenant_id, "oi, quero comprar"))
+            await responder.respond(lead_says(tenant_id, "e aquele ap 101?"))
+        assert tenants.match_calls == 2 and tenants.terms_reads >= 1
+        assert "[AP-101]" in fake.requests[-1].messages[1]["content"]
 
 
 class TestTenantSettings:

@@ -11,8 +11,10 @@ import pytest
 
 import tenant
 from kit import db, rpc
+from kit.catalog_terms import code_candidates, phrases
 from kit.context import CallContext
 from kit.testing import settings_for_tests
+from tenant import repository_catalog
 from tenant.config import Settings
 from tenant.server import build
 from vellarys.tenant.v1 import tenant_pb2 as pb
@@ -265,3 +267,62 @@ class TestSearchAndMatch:
         await import_csv(stub, tenant_id, "codigo;titulo;status;gatilhos\nSO-6;Casa vendida;Vendido;sitio\n")
         assert await matched("o IN-5 ou uma chacara, e o SO-6?") == {"SO-6": ["code"]}
         assert await matched("tem sitio?") == {"SO-6": ["keyword:sitio"]}
+
+    async def test_trigger_terms_are_what_matching_can_match(self, stub):
+        """ListTriggerTerms lists exactly what MatchProducts matches on: a message names a listing
+        (MatchProducts finds one) exactly when it contains one of the terms (the ai service's check)."""
+        tenant_id, other = await new_tenant(stub), await new_tenant(stub)
+        await load_catalog(stub, tenant_id)
+        await import_csv(stub, other, "codigo;titulo;gatilhos\nOT-1;Outro;lancamento\n")
+        await import_csv(
+            stub,
+            tenant_id,
+            "codigo;titulo;status;gatilhos\n"
+            "IN-5;Casa retirada;Inativo;chacara\n"
+            "SO-6;Casa vendida;Vendido;Sítio\n"
+            "LG-7;Longa;Disponível;casa grande com piscina aquecida\n",
+        )
+        md = as_role(tenant_id, "service")
+        terms = await stub.ListTriggerTerms(pb.ListTriggerTermsRequest(tenant_id=tenant_id), metadata=md)
+        assert terms.complete
+        assert list(terms.code_keys) == ["AP1234", "AP55", "AP60", "CA9", "CO77", "LG7", "SO6"]
+        # The inactive listing's keyword is not there, nor the five-word one (no phrase is that long).
+        assert list(terms.keywords) == ["casa com quintal", "cobertura", "garden", "sitio", "studio"]
+
+        def names_one(text: str) -> bool:
+            return bool(code_candidates(text) & set(terms.code_keys) or phrases(text) & set(terms.keywords))
+
+        for text in (
+            "Oi, vi o AP-1234 no Batel",
+            "ap 55 ainda está disponível?",
+            "procuro Casa com Quintal",
+            "tem SÍTIO?",
+            "o IN-5 ou uma chacara?",
+            "lancamento OT-1",
+            "quero 1 quarto, até 3 mil",
+            "uma casa grande com piscina aquecida",
+            "",
+        ):
+            reply = await stub.MatchProducts(pb.MatchProductsRequest(text=text), metadata=md)
+            assert names_one(text) == bool(reply.matches), text
+
+    async def test_trigger_terms_past_the_limit_are_incomplete(self, stub, monkeypatch):
+        tenant_id = await new_tenant(stub)
+        await load_catalog(stub, tenant_id)
+        md = as_role(tenant_id, "service")
+        request = pb.ListTriggerTermsRequest(tenant_id=tenant_id)
+        monkeypatch.setattr(repository_catalog, "TRIGGER_TERMS_MAX", 9)  # 5 codes and 4 keywords
+        terms = await stub.ListTriggerTerms(request, metadata=md)
+        assert terms.complete and len(terms.code_keys) + len(terms.keywords) == 9
+        monkeypatch.setattr(repository_catalog, "TRIGGER_TERMS_MAX", 8)
+        terms = await stub.ListTriggerTerms(request, metadata=md)
+        assert not terms.complete and not terms.code_keys and not terms.keywords
+
+    async def test_trigger_terms_of_another_tenant_are_not_found(self, stub):
+        mine, theirs = await new_tenant(stub), await new_tenant(stub)
+        await expect(
+            grpc.StatusCode.NOT_FOUND,
+            stub.ListTriggerTerms(
+                pb.ListTriggerTermsRequest(tenant_id=theirs), metadata=as_role(mine, "service")
+            ),
+        )

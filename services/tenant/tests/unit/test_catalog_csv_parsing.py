@@ -92,15 +92,6 @@ class TestWords:
         with pytest.raises(ValueError, match="purpose"):
             cd.parse_purpose("permuta")
 
-    def test_fold_and_code_key(self):
-        assert cd.fold("  Cobertura   ÁGUA Verde ") == "cobertura agua verde"
-        assert cd.code_key("ap-1234") == cd.code_key("AP 1234") == "AP1234"
-
-    def test_code_candidates_and_phrases(self):
-        assert "AP1234" in cd.code_candidates("vi o AP-1234 no Batel")
-        assert "1" not in cd.code_candidates("quero 1 quarto")
-        assert "agua verde" in cd.phrases("Algo na Água Verde?")
-
     def test_urls_and_keywords(self):
         assert cd.split_urls("https://a/1.jpg | https://a/2.jpg,https://a/3.jpg") == [
             "https://a/1.jpg",
