@@ -12,9 +12,10 @@ Phases (each prints its figures; a JSON summary goes to .data/bench/):
   4. reply     — a second, fresh stack with the reply workers on (REPLY_WORKERS=8), a 1 s debounce,
                  the production model path (the openai client calling a zero-latency fake model;
                  BENCH_REPLY_MODEL=builtin: the built-in responder, no model call) and notify
-                 sending to a fake provider, both in one process on 127.0.0.1; Z-API webhooks at a
-                 steady 100 leads/s for BENCH_REPLY_SECONDS (20) after BENCH_REPLY_WARMUP (12) s of
-                 the same load, each from a new phone: webhook ack → provider receipt, minus the
+                 sending to a fake provider, both in one process on 127.0.0.1; each tenant with a
+                 20-listing catalog, one message in three naming a listing by its code; Z-API
+                 webhooks at a steady 100 leads/s for BENCH_REPLY_SECONDS (20) after
+                 BENCH_REPLY_WARMUP (12) s of the same load, each from a new phone: webhook ack → provider receipt, minus the
                  debounce window, p50/p95/p99 (the warm-up's apart), and lost / duplicated replies
   5. leads     — the leads list with 100,000 leads and 1,000,000 messages in one tenant
 Mixed providers (Z-API, 360dialog, Gupshup, Meta — signed), 50 tenants, realistic payloads.
@@ -89,6 +90,11 @@ MIN_RATIO = 0.25
 # top of Gupshup's recommended acknowledgement time (500-1000 ms; 360dialog's hard limit is 5 s).
 KEPT_UP_P99_MS = 1000.0
 REPLY_DEBOUNCE = 1  # whole seconds: the tenant's AI setting is an integer
+# Each reply-phase tenant has a catalog of this many listings, and one message in LISTING_EVERY names
+# one of them by its code (a lead arriving from a listing's ad); the others name none.
+CATALOG_SIZE = 20
+LISTING_EVERY = 3
+GENERIC_TEXT = "Oi, o sobrado do Água Verde ainda está à venda?"
 # How long after the load the bench waits for the last replies: long enough that a backlog drains
 # (a late reply is slow, not lost); the wait ends as soon as every acked lead has one.
 REPLY_WAIT = 180.0
@@ -182,7 +188,9 @@ async def seed(
             )
         ).tenant
         admin = CallContext(tenant_id=tenant.id, actor_id=str(uuid.uuid4()), role="admin").metadata()
+        listing = ""
         if debounce is not None:
+            listing = await seed_catalog(stub, tenant.id, n, admin)
             await stub.UpdateAiSettings(
                 pb.UpdateAiSettingsRequest(
                     tenant_id=tenant.id,
@@ -215,6 +223,7 @@ async def seed(
                     "provider": provider,
                     "external_id": external,
                     "path": reply.channel.webhook_path,
+                    "listing": listing,
                     **secrets_,
                 }
             )
@@ -222,10 +231,53 @@ async def seed(
     return channels
 
 
+async def seed_catalog(stub: Any, tenant_id: str, n: int, admin: Any) -> str:
+    """CATALOG_SIZE listings for the tenant (a few with trigger keywords); the code of one of them."""
+    from vellarys.tenant.v1 import tenant_pb2 as pb
+
+    kinds = ("Apartamento", "Casa", "Sobrado", "Cobertura")
+    products = [
+        pb.ProductInput(
+            code=f"AP-{n:02d}{i:02d}",
+            title=f"{kinds[i % 4]} com {2 + i % 3} quartos",
+            type=kinds[i % 4],
+            purpose=pb.PRODUCT_PURPOSE_SALE,
+            price_cents=(400_000 + 25_000 * i) * 100,
+            bedrooms=2 + i % 3,
+            neighbourhood=("Batel", "Água Verde", "Centro", "Bigorrilho")[i % 4],
+            city="Curitiba",
+            trigger_keywords=["cobertura duplex"] if i % 4 == 3 else [],
+        )
+        for i in range(CATALOG_SIZE)
+    ]
+    await asyncio.gather(
+        *(
+            stub.CreateProduct(pb.CreateProductRequest(tenant_id=tenant_id, product=p), metadata=admin)
+            for p in products
+        )
+    )
+    return products[n % CATALOG_SIZE].code
+
+
 def plan(channels: list[dict[str, str]], port: int, path: Path) -> None:
+    """The load generator's templates, taken in turn: one per channel; and where the channel's tenant
+    has a catalog, one in LISTING_EVERY names a listing of it."""
+    templates = [*_templates(channels)]
+    naming = [{**c, "text": f"Olá! Tenho interesse no imóvel {c['listing']}, ainda está disponível?"}
+              for c in channels if c.get("listing")]  # fmt: skip
+    if naming:
+        templates = templates * (LISTING_EVERY - 1) + _templates(naming)
+    path.write_text(json.dumps({"host": "127.0.0.1", "port": port, "templates": templates}))
+
+
+def _templates(channels: list[dict[str, str]]) -> list[dict[str, Any]]:
     templates = []
     for channel in channels:
         body, headers, app_secret = template_bodies(channel)
+        if channel.get("text"):
+            if GENERIC_TEXT not in body:
+                raise SystemExit(f"the {channel['provider']} payload no longer says {GENERIC_TEXT!r}")
+            body = body.replace(GENERIC_TEXT, channel["text"])
         # Meta and 360dialog post to the shared URL (business id + signature / header secret).
         url = (
             channel["path"]
@@ -240,7 +292,7 @@ def plan(channels: list[dict[str, str]], port: int, path: Path) -> None:
                 "app_secret": app_secret,
             }
         )
-    path.write_text(json.dumps({"host": "127.0.0.1", "port": port, "templates": templates}))
+    return templates
 
 
 def loadgen(plan_path: Path, out: Path, *args: str) -> dict[str, Any]:
