@@ -15,8 +15,9 @@ Phases (each prints its figures; a JSON summary goes to .data/bench/):
                  sending to a fake provider, both in one process on 127.0.0.1; each tenant with a
                  20-listing catalog, one message in three naming a listing by its code; Z-API
                  webhooks at a steady 100 leads/s for BENCH_REPLY_SECONDS (20) after
-                 BENCH_REPLY_WARMUP (12) s of the same load, each from a new phone: webhook ack → provider receipt, minus the
-                 debounce window, p50/p95/p99 (the warm-up's apart), and lost / duplicated replies
+                 BENCH_REPLY_WARMUP (12) s of the same load, each from a new phone: webhook ack →
+                 provider receipt, minus the debounce window, p50/p95/p99 (the warm-up's apart),
+                 and lost / duplicated replies
   5. leads     — the leads list with 100,000 leads and 1,000,000 messages in one tenant
 Mixed providers (Z-API, 360dialog, Gupshup, Meta — signed), 50 tenants, realistic payloads.
 Before phases 2b and 3, the tables the previous phase filled get the VACUUM ANALYZE autovacuum would
