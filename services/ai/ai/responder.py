@@ -38,6 +38,8 @@ SAFE_PRICE_REPLY = (
     "informação correta. Posso pedir para um corretor falar com você?"
 )
 CONTEXT_CATALOG_LIMIT = 5
+# MatchProducts answers kept (each at most five listings), across tenants.
+MATCHES_MAX = 20_000
 
 
 class InvalidAnswer(Exception):
@@ -68,16 +70,21 @@ class ModelResponder:
         # The same for the catalog's trigger terms: a message containing none of them cannot name a
         # listing, and MatchProducts (a tenant call on every reply) is not asked about it.
         self._trigger_terms: TtlCache[str, TriggerTerms] = tenant_cache(settings, "ai_trigger_terms")
+        # MatchProducts' answers, by tenant and the catalog terms the text held.
+        self._matches: TtlCache[tuple[str, frozenset[str]], list[CatalogItem]] = tenant_cache(
+            settings, "ai_matches", MATCHES_MAX
+        )
 
     async def aclose(self) -> None:
         """Close the model client's connections (its aiohttp session)."""
         await self.chat.client.close()
 
     def expire_all(self) -> None:
-        """Tenant data changed somewhere (the reply-data epoch moved): every tenant's settings and
-        trigger terms are read again on next use (the copy answers meanwhile, as any stale copy)."""
+        """Tenant data changed somewhere (the reply-data epoch moved): every tenant's settings, trigger
+        terms and matches are read again on next use (the copy answers meanwhile, as any stale copy)."""
         self._tenant_settings.expire_all()
         self._trigger_terms.expire_all()
+        self._matches.expire_all()
 
     async def tenant_settings(self, tenant_id: str) -> TenantAiSettings:
         found = await self._tenant_settings.get(tenant_id, lambda: self.tenants.ai_settings(tenant_id))
@@ -124,27 +131,31 @@ class ModelResponder:
             return []
 
     async def _lookup_catalog(self, request: ReplyInput) -> list[CatalogItem]:
-        text = pending_lead_text(request)
-        found = (
-            await self.tenants.match_triggers(request.tenant_id, text)
-            if await self._may_name_listing(request.tenant_id, text)
-            else []
-        )
+        found = await self._named_listings(request.tenant_id, pending_lead_text(request))
         known = {f.name: f.value for f in request.profile}
         if known.keys() & {"purpose", "property_type", "region", "bedrooms", "budget"}:
             found += await self.tenants.search_properties(request.tenant_id, profile_filters(known))
         unique = {item.code: item for item in found}
         return list(unique.values())[:CONTEXT_CATALOG_LIMIT]
 
-    async def _may_name_listing(self, tenant_id: str, text: str) -> bool:
-        """False when `text` holds none of the catalog's trigger terms (MatchProducts would find
-        nothing); True when it may, or when the terms cannot be read (MatchProducts decides)."""
+    async def _named_listings(self, tenant_id: str, text: str) -> list[CatalogItem]:
+        """The listings `text` names by code or trigger keyword (MatchProducts). Asked only about a
+        text holding one of the catalog's terms, and kept by the terms it holds: what MatchProducts
+        finds depends on those alone, so leads naming the same listing cost one call."""
         try:
             terms = await self._trigger_terms.get(tenant_id, lambda: self.tenants.trigger_terms(tenant_id))
         except Exception as error:
             log.warning("trigger terms unavailable (%s): asking MatchProducts", type(error).__name__)
-            return True
-        return terms is None or terms.may_name(text)
+            terms = None
+        named = terms.named_in(text) if terms is not None else None
+        if named is None:
+            return await self.tenants.match_triggers(tenant_id, text)
+        if not named:
+            return []
+        found = await self._matches.get(
+            (tenant_id, named), lambda: self.tenants.match_triggers(tenant_id, text)
+        )
+        return list(found or [])
 
     async def _converse(
         self,
@@ -230,13 +241,13 @@ class ModelResponder:
         return None
 
 
-def tenant_cache(settings: Settings, name: str) -> TtlCache[str, Any]:
-    """A per-tenant cache on the built-in responder's terms (ai.tenant_port)."""
+def tenant_cache(settings: Settings, name: str, max_entries: int = CACHE_MAX_TENANTS) -> TtlCache[Any, Any]:
+    """A cache of tenant data on the built-in responder's terms (ai.tenant_port)."""
     ttl = settings.ai_tenant_cache_seconds
     return TtlCache(
         ttl,
         negative_ttl=ttl,  # never used: the loaders have no "missing", they raise
-        max_entries=CACHE_MAX_TENANTS,
+        max_entries=max_entries,
         jitter=JITTER,
         max_stale=max(STALE_MAX_SECONDS, ttl),
         name=name,

@@ -107,16 +107,16 @@ class TriggerTerms:
     keywords: frozenset[str] = frozenset()
     complete: bool = False
 
-    def may_name(self, text: str) -> bool:
-        """Whether MatchProducts can find a listing in `text`: False only when no code key and no
-        keyword of the catalog is in it, by the rules MatchProducts itself matches with."""
+    def named_in(self, text: str) -> frozenset[str] | None:
+        """The catalog's code keys and keywords in `text`, by the rules MatchProducts itself matches
+        with (so what MatchProducts finds in `text` depends on these alone); None when the terms
+        are not complete (anything may be named)."""
         if not self.complete:
-            return True
+            return None
         text = text[:MATCH_TEXT_CHARS]
-        return bool(
-            (self.code_keys and not self.code_keys.isdisjoint(code_candidates(text)))
-            or (self.keywords and not self.keywords.isdisjoint(phrases(text)))
-        )
+        codes = self.code_keys.intersection(code_candidates(text)) if self.code_keys else frozenset()
+        keywords = self.keywords.intersection(phrases(text)) if self.keywords else frozenset()
+        return codes | {f"keyword:{k}" for k in keywords}
 
 
 class TenantPort(Protocol):

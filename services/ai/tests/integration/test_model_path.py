@@ -579,15 +579,20 @@ class TestTriggerTerms:
             await responder.respond(lead_says(tenant_id, "e aquele ap 101?"))
             await responder.respond(lead_says(tenant_id, "vi um com Jardim Secreto"))
             assert tenants.match_calls == 2
+            # The same listing named again, in other words: MatchProducts' answer is kept.
+            await responder.respond(lead_says(tenant_id, "Oi! O AP-101 ainda está à venda?"))
             # Another tenant's listing code is not this tenant's term.
             await responder.respond(lead_says(tenant_id, "e o XX-999?"))
         assert tenants.match_calls == 2 and tenants.terms_reads == 1
         contexts = [r.messages[1]["content"] for r in fake.requests]
-        assert ["[AP-101]" in c for c in contexts] == [False, False, False, True, True, False]
+        assert ["[AP-101]" in c for c in contexts] == [False, False, False, True, True, True, False]
 
-    async def test_a_new_listing_is_matched_once_the_epoch_moves(self, database_url, fake, tenant_stub):
-        """Terms kept for five minutes, and still a listing created now is found by its code
-        within about a second: tenant's reply-data epoch moved."""
+    async def test_a_new_listing_and_its_new_price_reach_the_model_once_the_epoch_moves(
+        self, database_url, fake, tenant_stub
+    ):
+        """Terms and matches kept for five minutes, and still a listing created now is found by its
+        code, and its price changed now is the one the model sees, within about a second each:
+        tenant's reply-data epoch moved."""
         fake.clear()
         tid = await prompted_tenant(tenant_stub, "Você é o Caio.")
         tenants = CatalogCounting(tenant_stub)
@@ -598,20 +603,37 @@ class TestTriggerTerms:
             follower = asyncio.create_task(follow_reply_data(tenants, responder, 0.05))
             try:
                 await asyncio.sleep(0.2)  # the follower has read the epoch as it was
-                await tenant_stub.CreateProduct(
+                created = await tenant_stub.CreateProduct(
                     tpb.CreateProductRequest(
                         tenant_id=tid, product=product(code, "Casa nova", 500_000, "Centro")
                     ),
                     metadata=admin(tid),
                 )
-                loop = asyncio.get_running_loop()
-                deadline = loop.time() + 3
-                while f"[{code}]" not in fake.requests[-1].messages[1]["content"]:
-                    assert loop.time() < deadline, "the new listing was never matched"
-                    await asyncio.sleep(0.05)
-                    await responder.respond(lead_says(tid, f"o {code} está disponível?"))
+                await self.until_the_model_sees(responder, fake, tid, code, f"[{code}]")
+                assert "R$ 500.000" in fake.requests[-1].messages[1]["content"]
+                await tenant_stub.UpdateProduct(
+                    tpb.UpdateProductRequest(
+                        tenant_id=tid,
+                        product_id=created.product.id,
+                        product=tpb.ProductInput(price_cents=470_000_00),
+                        fields=["price_cents"],
+                    ),
+                    metadata=admin(tid),
+                )
+                await self.until_the_model_sees(responder, fake, tid, code, "R$ 470.000")
             finally:
                 follower.cancel()
+
+    @staticmethod
+    async def until_the_model_sees(
+        responder: ModelResponder, fake: FakeOpenAI, tid: str, code: str, wanted: str
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 3
+        while wanted not in fake.requests[-1].messages[1]["content"]:
+            assert loop.time() < deadline, f"{wanted!r} never reached the model"
+            await asyncio.sleep(0.05)
+            await responder.respond(lead_says(tid, f"o {code} está disponível?"))
 
     async def test_without_the_terms_every_message_is_asked_about(
         self, database_url, fake, tenant_stub, tenant_id
