@@ -108,9 +108,9 @@ class TriggerTerms:
     complete: bool = False
 
     def named_in(self, text: str) -> frozenset[str] | None:
-        """The catalog's code keys and keywords in `text`, by the rules MatchProducts itself matches
-        with (so what MatchProducts finds in `text` depends on these alone); None when the terms
-        are not complete (anything may be named)."""
+        """The catalog's code keys and keywords ("keyword:" before each) in `text`, by the rules
+        MatchProducts itself matches with, so what MatchProducts finds in `text` depends on these
+        alone; empty when it can find nothing; None when the terms are not complete."""
         if not self.complete:
             return None
         text = text[:MATCH_TEXT_CHARS]

@@ -1,8 +1,8 @@
 """How a message names catalog listings: by listing code or by trigger keyword.
 
-The tenant service matches with these (MatchProducts) and stores products' code keys and keywords
-in their terms; the ai service uses the same terms to tell, from the tenant's list of them, whether
-a message can name any listing at all before asking.
+The tenant service cuts products' codes and keywords and messages with these (MatchProducts); the
+ai service cuts a message the same way to tell, from the tenant's list of codes and keywords
+(ListTriggerTerms), whether it can name any listing at all before asking.
 """
 
 from __future__ import annotations
