@@ -38,7 +38,9 @@ from conversation.repository_jobs import OutboxRepository, ReplyJobRepository, h
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("conversation")
 
-QUEUE_DEPTH = Gauge("vellarys_reply_queue_depth", "reply jobs due now and not yet claimed")
+QUEUE_DEPTH = Gauge(
+    "vellarys_reply_queue_depth", "reply jobs due now and not yet claimed (counted up to 10,000)"
+)
 QUEUE_AGE = Gauge(
     "vellarys_reply_queue_oldest_age_seconds", "how long the oldest due reply job has waited past its time"
 )

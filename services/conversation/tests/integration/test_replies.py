@@ -24,6 +24,7 @@ from ai.config import Settings as AiSettings
 from ai.server import build as build_ai
 from conversation.config import Settings
 from conversation.ports import AiPort, DebounceCache, NotifyPort
+from conversation.repository_jobs import ReplyJobRepository
 from conversation.server import Peers, build, make_worker
 from conversation.worker import ReplyWorker
 from kit import db, rpc
@@ -327,6 +328,16 @@ class TestWorkers:
         assert depth >= 1 and age >= 0
         await drain(env["worker"])
         assert (await env["worker"].sample())[0] == 0
+
+    async def test_the_depth_is_counted_up_to_its_cap(self, env):
+        for _ in range(3):
+            await env["stub"].IngestInbound(inbound(env, phone(), "Oi"))
+        async with env["worker"].sessions.begin() as session:
+            jobs = ReplyJobRepository(session)
+            assert (await jobs.queue_stats())[0] >= 3
+            depth, age = await jobs.queue_stats(cap=2)
+        assert depth == 2 and age >= 0
+        await drain(env["worker"])
 
 
 class TestModelFailure:
