@@ -33,13 +33,20 @@ from conversation.assigner import Assigner
 from conversation.domain import Outgoing, window_open
 from conversation.ports import AiPort, NotifyPort
 from conversation.replies import Claimed, LeaseLost, Policy, Snapshot
-from conversation.repository_jobs import OutboxRepository, ReplyJobRepository, handed_alone, now
+from conversation.repository_jobs import (
+    QUEUE_DEPTH_CAP,
+    OutboxRepository,
+    ReplyJobRepository,
+    handed_alone,
+    now,
+)
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("conversation")
 
 QUEUE_DEPTH = Gauge(
-    "vellarys_reply_queue_depth", "reply jobs due now and not yet claimed (counted up to 10,000)"
+    "vellarys_reply_queue_depth",
+    f"reply jobs due now and not yet claimed (counted up to {QUEUE_DEPTH_CAP:,})",
 )
 QUEUE_AGE = Gauge(
     "vellarys_reply_queue_oldest_age_seconds", "how long the oldest due reply job has waited past its time"
