@@ -27,9 +27,6 @@ OUTCOMES = {
 }
 
 
-timestamp = timestamp_or_empty  # kit.timestamps: one encoding for every service
-
-
 def decode_field(field: pb.QualificationField) -> Fact:
     return Fact(field.name, field.value, field.evidence, field.confidence)
 
@@ -144,8 +141,8 @@ def encode_case(case: SimulatorCase) -> pb.SimulatorCase:
         profile=[encode_field(f) for f in simulator.facts_from_json(case.profile)],
         expectations=encode_expectations(simulator.expectations_from_json(case.expectations)),
         created_by=str(case.created_by or ""),
-        created_at=timestamp(case.created_at),
-        updated_at=timestamp(case.updated_at),
+        created_at=timestamp_or_empty(case.created_at),
+        updated_at=timestamp_or_empty(case.updated_at),
     )
 
 
@@ -168,8 +165,8 @@ def encode_run(run: SimulatorRun) -> pb.SimulatorRun:
         tenant_id=str(run.tenant_id),
         settings_version=run.settings_version,
         created_by=str(run.created_by or ""),
-        started_at=timestamp(run.started_at),
-        finished_at=timestamp(run.finished_at),
+        started_at=timestamp_or_empty(run.started_at),
+        finished_at=timestamp_or_empty(run.finished_at),
         passed=run.passed,
         failed=run.failed,
         results=[encode_result(r) for r in run.results],

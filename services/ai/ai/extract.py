@@ -76,9 +76,6 @@ NOT_REGIONS = {"caixa", "whatsapp", "zap", "instagram", "facebook", "olx", "inte
 HANDOFF = re.compile(r"\b(corretor|corretora|atendente|humano|humana|pessoa|alguem de verdade)\b")
 
 
-fold = fold_letters  # lower-case, accent-free, and exactly as long as the text
-
-
 def negated(folded: str, start: int) -> bool:
     return NEGATION.search(folded[max(0, start - 20) : start]) is not None
 
@@ -161,7 +158,7 @@ def region(text: str) -> list[Hit]:
     hits = []
     for match in REGION.finditer(text):
         name = match.group(1)
-        if fold(name.split()[0]) not in NOT_REGIONS:
+        if fold_letters(name.split()[0]) not in NOT_REGIONS:
             hits.append(Hit(name, match.start(), match.end(), confidence=0.6))
     return hits
 
@@ -183,7 +180,7 @@ def known_places(folded: str, vocabulary: Iterable[str]) -> list[Hit]:
     """
     hits = []
     for place in vocabulary:
-        key = fold(place.strip())
+        key = fold_letters(place.strip())
         if len(key) < 3:
             continue
         for match in re.finditer(rf"(?<!\w){re.escape(key)}(?!\w)", folded):
@@ -199,7 +196,7 @@ def facts(messages: Iterable[str], vocabulary: Iterable[str] = ()) -> dict[str, 
     places = sorted({v for v in vocabulary if v.strip()}, key=len, reverse=True)
     found: dict[str, Fact] = {}
     for text in messages:
-        folded = fold(text)
+        folded = fold_letters(text)
         for name, extractor in EXTRACTORS.items():
             _keep_last(found, name, text, extractor(folded))
         _keep_last(found, "region", text, known_places(folded, places) or region(text))
@@ -215,5 +212,5 @@ def _keep_last(found: dict[str, Fact], name: str, text: str, hits: list[Hit]) ->
 
 def handoff_request(text: str) -> str | None:
     """The lead's words asking for a person, or None."""
-    match = HANDOFF.search(fold(text))
+    match = HANDOFF.search(fold_letters(text))
     return text[match.start() : match.end()] if match else None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ai.extract import AMOUNT, SCALE, fold, parse_amount
+from ai.extract import AMOUNT, SCALE, parse_amount
+from kit.text import fold_letters
 
 MONEY = re.compile(
     rf"r\$\s*({AMOUNT})(?:\s*({SCALE})\b)?|\b({AMOUNT})\s*({SCALE})?\s*(?:de\s+)?reais\b|\b({AMOUNT})\s*({SCALE})\b"
@@ -16,7 +17,7 @@ SENTENCE_END = re.compile(r"[.!?…](?=\s|$)")
 
 
 def _squash(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", fold(text))
+    return re.sub(r"[^a-z0-9]", "", fold_letters(text))
 
 
 def leaks_canary(text: str, canary: str) -> bool:
@@ -26,7 +27,7 @@ def leaks_canary(text: str, canary: str) -> bool:
 
 def amounts(text: str) -> list[int]:
     found = []
-    for match in MONEY.finditer(fold(text)):
+    for match in MONEY.finditer(fold_letters(text)):
         groups = match.groups()
         for amount, scale in zip(groups[::2], groups[1::2], strict=True):
             if amount:

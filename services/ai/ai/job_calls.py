@@ -15,6 +15,7 @@ from ai import codec, errors
 from ai.models import Call
 from ai.reply import Outcome
 from ai.service import parse_id
+from kit.timestamps import timestamp_or_empty
 from vellarys.ai.v1 import ai_pb2 as pb
 
 MAX_CALLS = 50
@@ -43,5 +44,5 @@ def encode_call(call: Call) -> pb.JobCall:
         model=call.model,
         outcome=outcome,
         latency_ms=call.latency_ms,
-        created_at=codec.timestamp(call.created_at),
+        created_at=timestamp_or_empty(call.created_at),
     )

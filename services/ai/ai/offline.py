@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ai.extract import Fact, facts, fold, handoff_request
+from ai.extract import Fact, facts, handoff_request
+from kit.text import fold_letters
 
 MODEL = "offline"
 LEAD, ASSISTANT, SELLER = "lead", "assistant", "seller"
@@ -189,9 +190,9 @@ def respond(
 
 def rule_handoff(pending: Sequence[str], total: int, options: Options) -> str | None:
     """The tenant's handoff keywords and score threshold."""
-    said = fold(" ".join(pending))
+    said = fold_letters(" ".join(pending))
     for keyword in options.handoff_keywords:
-        key = fold(keyword.strip())
+        key = fold_letters(keyword.strip())
         if key and re.search(rf"(?<!\w){re.escape(key)}(?!\w)", said):
             return f"palavra-chave de transferência: “{keyword.strip()}”"
     if options.handoff_score and total >= options.handoff_score:

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, replace
 
 from ai import offline
-from ai.extract import Fact, facts, fold
+from ai.extract import Fact, facts
 from ai.reply import Generated, ReplyInput, from_offline
 from ai.responder import profile_filters
 from ai.tenant_port import (
@@ -36,6 +36,7 @@ from ai.tenant_port import (
     TenantPort,
 )
 from kit.cache import jittered
+from kit.text import fold_letters
 
 log = logging.getLogger(__name__)
 # Tenant data this old is refreshed in the background (AI_TENANT_CACHE_SECONDS sets the service's).
@@ -76,9 +77,9 @@ def search_filters(profile: dict[str, Fact], places: CatalogPlaces) -> PropertyF
     filters = profile_filters({name: fact.value for name, fact in profile.items()})
     region = filters.neighbourhood
     if region:
-        key = fold(region)
-        is_city = any(fold(c) == key for c in places.cities)
-        is_neighbourhood = any(fold(n) == key for n in places.neighbourhoods)
+        key = fold_letters(region)
+        is_city = any(fold_letters(c) == key for c in places.cities)
+        is_neighbourhood = any(fold_letters(n) == key for n in places.neighbourhoods)
         if is_city and not is_neighbourhood:
             filters = replace(filters, neighbourhood=None, city=region)
     return replace(filters, limit=SUGGESTIONS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ai.extract import fold
+from kit.text import fold_letters
 
 OPT_OUT_WORDS = r"parar|pare|sair|stop|cancelar|descadastrar|descadastre|unsubscribe"
 OPT_IN_WORDS = r"voltar|assinar|start|reativar"
@@ -33,7 +33,7 @@ OPT_IN_CONFIRMATION = "Que bom ter você de volta! Como posso ajudar na sua busc
 
 def _clean(text: str) -> str:
     # Emoji and punctuation around the word do not change what the lead asked.
-    return re.sub(r"[^\w\s.!,;]", " ", fold(text)).strip()
+    return re.sub(r"[^\w\s.!,;]", " ", fold_letters(text)).strip()
 
 
 # A long message that mentions the word is a conversation, not a command.

@@ -15,7 +15,7 @@ from typing import Any
 from ai import guard, offline, prompt, tools
 from ai.breaker import CircuitBreaker
 from ai.config import Settings
-from ai.extract import Fact, fold, handoff_request
+from ai.extract import Fact, handoff_request
 from ai.model import ChatClient, Deadline, ModelUnavailable
 from ai.reply import Generated, Outcome, ReplyInput
 from ai.tenant_port import (
@@ -31,6 +31,7 @@ from ai.tenant_port import (
 )
 from ai.toolrun import ToolRun, tool_message
 from kit.cache import TtlCache
+from kit.text import fold_letters
 
 log = logging.getLogger(__name__)
 SAFE_PRICE_REPLY = (
@@ -316,7 +317,9 @@ def rule_handoff(request: ReplyInput, tenant: TenantAiSettings, score: int) -> s
     if rules.on_human_request and (asked := handoff_request(pending)):
         return f"o lead pediu para falar com uma pessoa: “{asked}”"
     for keyword in rules.keywords:
-        if keyword.strip() and re.search(rf"\b{re.escape(fold(keyword.strip()))}\b", fold(pending)):
+        if keyword.strip() and re.search(
+            rf"\b{re.escape(fold_letters(keyword.strip()))}\b", fold_letters(pending)
+        ):
             return f"palavra-chave de transferência: “{keyword.strip()}”"
     if rules.score_threshold and score >= rules.score_threshold:
         return f"pontuação {score} atingiu o limite de {rules.score_threshold}"

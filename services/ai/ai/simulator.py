@@ -8,9 +8,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ai import errors, offline
-from ai.extract import Fact, fold
+from ai.extract import Fact
 from ai.offline import Turn
 from ai.reply import Generated
+from kit.text import fold_letters
 
 MAX_MESSAGES = 50
 MAX_TEXT_CHARS = 4000
@@ -100,8 +101,11 @@ def validate_case(spec: CaseSpec) -> None:
 def _same(expected: str, fact: Fact | None) -> bool:
     if not expected.strip():
         return fact is None
-    wanted = fold(expected).strip()
-    return fact is not None and wanted in (fold(fact.value).strip(), fold(offline.display(fact)).strip())
+    wanted = fold_letters(expected).strip()
+    return fact is not None and wanted in (
+        fold_letters(fact.value).strip(),
+        fold_letters(offline.display(fact)).strip(),
+    )
 
 
 def _field_checks(expected: Expectations, reply: Generated) -> list[Check]:
@@ -114,13 +118,13 @@ def _field_checks(expected: Expectations, reply: Generated) -> list[Check]:
 
 
 def _phrase_checks(expected: Expectations, text: str) -> list[Check]:
-    folded = fold(text)
+    folded = fold_letters(text)
     checks = []
     for phrase in expected.reply_contains:
-        found = fold(phrase).strip() in folded
+        found = fold_letters(phrase).strip() in folded
         checks.append(Check("reply_contains", phrase, "present" if found else "missing", found))
     for phrase in expected.reply_not_contains:
-        found = fold(phrase).strip() in folded
+        found = fold_letters(phrase).strip() in folded
         checks.append(Check("reply_not_contains", phrase, "present" if found else "missing", not found))
     return checks
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ai import extract, tools
-from ai.extract import Fact, fold
+from ai.extract import Fact
 from ai.prompt import describe
 from ai.reply import ToolRecord
 from ai.tenant_port import CatalogItem, PropertyFilters, TenantPort
+from kit.text import fold_letters
 
 PURPOSES = {"buy": "buy", "comprar": "buy", "compra": "buy", "venda": "buy", "rent": "rent",
             "alugar": "rent", "aluguel": "rent", "locacao": "rent"}  # fmt: skip
@@ -30,7 +31,7 @@ SEARCH_LIMIT = 5
 
 
 def _squash_spaces(text: str) -> str:
-    return re.sub(r"\s+", " ", fold(text)).strip()
+    return re.sub(r"\s+", " ", fold_letters(text)).strip()
 
 
 def normalise(name: str, value: str) -> str | None:

@@ -9,14 +9,11 @@ from conversation.domain import Inbound, LeadFilters, Limits, StatusUpdate, clea
 from conversation.models import ConversationEvent, Lead, Message
 from conversation.ownership import LeadDetail
 from conversation.service import parse_id
-from kit.timestamps import timestamp_or_empty
+from kit.timestamps import timestamp_or_empty, timestamp_or_none
 from vellarys.conversation.v1 import conversation_pb2 as pb
 
 # MESSAGE_KIND_TEXT → "text"; unknown future kinds are kept as "unsupported", never dropped.
 KIND_NAMES = {value: name.removeprefix("MESSAGE_KIND_").lower() for name, value in pb.MessageKind.items()}
-
-
-timestamp = timestamp_or_empty  # kit.timestamps: one encoding for every service
 
 
 def decode_kind(message: pb.InboundMessage) -> str:
@@ -99,7 +96,7 @@ def encode_event(event: ConversationEvent) -> pb.ConversationEvent:
         message_id=str(event.message_id or ""),
         owner=event.owner or "",
         owner_user_id=str(event.owner_user_id or ""),
-        created_at=timestamp(event.created_at),
+        created_at=timestamp_or_empty(event.created_at),
         detail=event.detail,
     )
 
@@ -111,12 +108,12 @@ def _lead(lead: Lead) -> pb.Lead:
         phone=lead.phone,
         name=lead.name,
         status=lead.status,
-        created_at=timestamp(lead.created_at),
-        last_message_at=timestamp(lead.last_message_at),
+        created_at=timestamp_or_empty(lead.created_at),
+        last_message_at=timestamp_or_empty(lead.last_message_at),
         message_count=lead.message_count,
         assigned_user_id=str(lead.assigned_user_id or ""),
         notes=lead.notes,
-        updated_at=timestamp(lead.updated_at),
+        updated_at=timestamp_or_empty(lead.updated_at),
         opted_out=lead.opted_out,
     )
 
@@ -188,8 +185,8 @@ def encode_message(message: Message) -> pb.ChatMessage:
         provider=message.provider,
         status=message.status or "",
         auto_reply_blocked=message.auto_reply_blocked or "",
-        sent_at=timestamp(message.sent_at) if message.sent_at else None,
-        created_at=timestamp(message.created_at),
+        sent_at=timestamp_or_none(message.sent_at),
+        created_at=timestamp_or_empty(message.created_at),
     )
 
 

@@ -13,11 +13,12 @@ import grpc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conversation import authz, events
-from conversation.codec import encode_lead, timestamp
+from conversation.codec import encode_lead
 from conversation.events import EventHub, LiveEvent
 from conversation.leads import optional_id
 from conversation.ownership import detail
 from conversation.worker import ReplyWorker
+from kit.timestamps import timestamp_or_none
 from vellarys.conversation.v1 import conversation_pb2 as pb
 
 
@@ -64,5 +65,5 @@ def encode_live(event: LiveEvent) -> pb.WatchEventsResponse:
         tenant_id=event.tenant_id,
         lead_id=event.lead_id,
         assigned_user_id=event.assigned_user_id,
-        at=timestamp(at) if at else None,
+        at=timestamp_or_none(at),
     )

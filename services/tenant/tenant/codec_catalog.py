@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from kit.errors import InvalidArgument
+from kit.timestamps import timestamp_or_empty
 from tenant import catalog_domain as cd
-from tenant.codec import timestamp
 from tenant.models_catalog import Product
 from tenant.settings_service import ChannelView, SettingsVersion
 from vellarys.tenant.v1 import tenant_pb2 as pb
@@ -50,8 +50,8 @@ def encode_channel(view: ChannelView) -> pb.ChannelConfig:
         active=c.active,
         masked_secrets=view.masked_secrets,
         webhook_path=view.webhook_path,
-        created_at=timestamp(c.created_at),
-        updated_at=timestamp(c.updated_at),
+        created_at=timestamp_or_empty(c.created_at),
+        updated_at=timestamp_or_empty(c.updated_at),
     )
 
 
@@ -99,7 +99,7 @@ def encode_version(version: SettingsVersion) -> pb.AiSettingsVersion:
         version=version.version,
         actor_id=version.actor_id,
         actor_email=version.actor_email,
-        created_at=timestamp(version.created_at),
+        created_at=timestamp_or_empty(version.created_at),
         settings=encode_ai_settings(version.settings),
         rolled_back_from=version.rolled_back_from or 0,
     )
@@ -150,8 +150,8 @@ def encode_product(product: Product) -> pb.Product:
         id=str(product.id),
         tenant_id=str(product.tenant_id),
         fields=pb.ProductInput(**fields),
-        created_at=timestamp(product.created_at),
-        updated_at=timestamp(product.updated_at),
+        created_at=timestamp_or_empty(product.created_at),
+        updated_at=timestamp_or_empty(product.updated_at),
     )
 
 

@@ -11,8 +11,8 @@ from datetime import timedelta
 import grpc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kit.timestamps import timestamp_or_empty, timestamp_or_none
 from tenant import audit, auth, authz, users
-from tenant.codec import timestamp
 from tenant.config import Settings
 from tenant.models import AuditEntry, User
 from vellarys.tenant.v1 import tenant_pb2 as pb
@@ -36,9 +36,9 @@ def encode_user(user: User) -> pb.User:
         phone=user.phone,
         active=user.active,
         token_version=user.token_version,
-        created_at=timestamp(user.created_at),
-        updated_at=timestamp(user.updated_at),
-        last_login_at=timestamp(user.last_login_at) if user.last_login_at else None,
+        created_at=timestamp_or_empty(user.created_at),
+        updated_at=timestamp_or_empty(user.updated_at),
+        last_login_at=timestamp_or_none(user.last_login_at),
     )
 
 
@@ -53,7 +53,7 @@ def encode_audit(entry: AuditEntry) -> pb.AuditEntry:
         target_id=entry.target_id,
         details_json=json.dumps(entry.details, ensure_ascii=False, default=str),
         source_ip=entry.source_ip,
-        created_at=timestamp(entry.created_at),
+        created_at=timestamp_or_empty(entry.created_at),
     )
 
 
@@ -89,7 +89,7 @@ class IdentityRpcs:
         return pb.LoginResponse(
             user=encode_user(s.user),
             refresh_token=s.refresh_token,
-            refresh_expires_at=timestamp(s.refresh_expires_at),
+            refresh_expires_at=timestamp_or_empty(s.refresh_expires_at),
         )
 
     async def Refresh(
@@ -103,7 +103,7 @@ class IdentityRpcs:
         return pb.RefreshResponse(
             user=encode_user(s.user),
             refresh_token=s.refresh_token,
-            refresh_expires_at=timestamp(s.refresh_expires_at),
+            refresh_expires_at=timestamp_or_empty(s.refresh_expires_at),
         )
 
     async def Logout(self, request: pb.LogoutRequest, context: grpc.aio.ServicerContext) -> pb.LogoutResponse:

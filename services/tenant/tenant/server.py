@@ -8,8 +8,8 @@ import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kit import db, dbstats, rpc
+from kit.timestamps import timestamp_or_empty
 from tenant import authz, domain, service, settings_service
-from tenant.codec import timestamp
 from tenant.config import Settings
 from tenant.models import Channel, Niche, Tenant
 from tenant.repository import RoutedChannel, RoutedTenant
@@ -43,8 +43,8 @@ def encode_tenant(tenant: Tenant | RoutedTenant) -> pb.Tenant:
             messages_per_minute_soft=tenant.messages_per_minute_soft,
             messages_per_minute_hard=tenant.messages_per_minute_hard,
         ),
-        created_at=timestamp(tenant.created_at),
-        updated_at=timestamp(tenant.updated_at),
+        created_at=timestamp_or_empty(tenant.created_at),
+        updated_at=timestamp_or_empty(tenant.updated_at),
     )
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ai.extract import Fact, facts, fold
+from ai.extract import Fact, facts
 from ai.offline import ASSISTANT, LEAD, Options, Turn, respond
+from kit.text import fold_letters
 
 
 def lead(*texts: str) -> list[Turn]:
@@ -63,8 +64,8 @@ class TestExtraction:
 
     def test_fold_keeps_length(self) -> None:
         text = "Três Dormitórios à vista, São José"
-        assert len(fold(text)) == len(text)
-        assert fold(text) == "tres dormitorios a vista, sao jose"
+        assert len(fold_letters(text)) == len(text)
+        assert fold_letters(text) == "tres dormitorios a vista, sao jose"
 
 
 class TestRespond:
