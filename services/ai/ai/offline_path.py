@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from ai import offline
 from ai.extract import Fact, facts
 from ai.reply import Generated, ReplyInput, from_offline
-from ai.responder import profile_filters
+from ai.responder import SEARCH_FIELDS, profile_filters
 from ai.tenant_port import (
     CACHE_MAX_TENANTS,
     JITTER,
@@ -48,7 +48,6 @@ SEARCH_CACHE_MAX = 20000
 SUGGESTIONS = 3
 # Used when the tenant's settings cannot be read: the niche's default rule.
 DEFAULT_RULES = HandoffRules(score_threshold=70, keywords=(), on_human_request=True)
-SEARCH_FIELDS = frozenset({"purpose", "property_type", "region", "bedrooms", "budget"})
 TITLE_CHARS = 70
 
 

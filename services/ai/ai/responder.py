@@ -41,6 +41,8 @@ SAFE_PRICE_REPLY = (
 CONTEXT_CATALOG_LIMIT = 5
 # MatchProducts answers kept (each at most five listings), across tenants.
 MATCHES_MAX = 20_000
+# The profile fields that make catalog filters (profile_filters).
+SEARCH_FIELDS = frozenset({"purpose", "property_type", "region", "bedrooms", "budget"})
 
 
 class InvalidAnswer(Exception):
@@ -134,7 +136,7 @@ class ModelResponder:
     async def _lookup_catalog(self, request: ReplyInput) -> list[CatalogItem]:
         found = await self._named_listings(request.tenant_id, pending_lead_text(request))
         known = {f.name: f.value for f in request.profile}
-        if known.keys() & {"purpose", "property_type", "region", "bedrooms", "budget"}:
+        if known.keys() & SEARCH_FIELDS:
             found += await self.tenants.search_properties(request.tenant_id, profile_filters(known))
         unique = {item.code: item for item in found}
         return list(unique.values())[:CONTEXT_CATALOG_LIMIT]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from kit import context as callctx
-from kit.catalog_terms import code_candidates, phrases
+from kit.catalog_terms import candidates
 from kit.context import CallContext
 from vellarys.tenant.v1 import tenant_pb2 as tpb
 from vellarys.tenant.v1 import tenant_pb2_grpc as tpb_grpc
@@ -113,10 +113,10 @@ class TriggerTerms:
         alone; empty when it can find nothing; None when the terms are not complete."""
         if not self.complete:
             return None
-        text = text[:MATCH_TEXT_CHARS]
-        codes = self.code_keys.intersection(code_candidates(text)) if self.code_keys else frozenset()
-        keywords = self.keywords.intersection(phrases(text)) if self.keywords else frozenset()
-        return codes | {f"keyword:{k}" for k in keywords}
+        codes, named = candidates(text[:MATCH_TEXT_CHARS])
+        return self.code_keys.intersection(codes) | {
+            f"keyword:{k}" for k in self.keywords.intersection(named)
+        }
 
 
 class TenantPort(Protocol):

@@ -33,13 +33,25 @@ def code_key(code: str) -> str:
 
 def phrases(text: str, longest: int = LONGEST_PHRASE) -> set[str]:
     """Every run of up to `longest` consecutive words, folded and space-joined."""
-    found = words(text)
-    return {" ".join(found[i : i + n]) for n in range(1, longest + 1) for i in range(len(found) - n + 1)}
+    return _phrases(words(text), longest)
 
 
 def code_candidates(text: str) -> set[str]:
     """Code keys a message may contain: single tokens and runs of 2–3 tokens glued together."""
+    return _code_candidates(words(text))
+
+
+def candidates(text: str) -> tuple[set[str], set[str]]:
+    """(code_candidates(text), phrases(text)), cutting the text into words once."""
     found = words(text)
+    return _code_candidates(found), _phrases(found, LONGEST_PHRASE)
+
+
+def _phrases(found: list[str], longest: int) -> set[str]:
+    return {" ".join(found[i : i + n]) for n in range(1, longest + 1) for i in range(len(found) - n + 1)}
+
+
+def _code_candidates(found: list[str]) -> set[str]:
     keys = {"".join(found[i : i + n]).upper() for n in range(1, 4) for i in range(len(found) - n + 1)}
     # Short keys ("1", "AP") would match every price or word; real listing codes are longer.
     return {k for k in keys if len(k) >= 3 and any(c.isdigit() for c in k)}

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from kit.catalog_terms import code_candidates, phrases
+from kit.catalog_terms import candidates
 from kit.errors import AlreadyExists, InvalidArgument, NotFound
 from tenant import audit, csv_import
 from tenant import catalog_domain as cd
@@ -252,7 +252,7 @@ async def match_products(
     """The products a message mentions by listing code or trigger keyword (not inactive ones)."""
     if len(text) > 10_000:
         raise InvalidArgument("text must have at most 10000 characters")
-    codes, named = code_candidates(text), phrases(text)
+    codes, named = candidates(text)
     found = await ProductMatchRepository(connection).matching(
         tenant_id, sorted(codes), sorted(named), max(1, min(limit or 10, 50))
     )

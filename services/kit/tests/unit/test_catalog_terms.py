@@ -1,4 +1,4 @@
-from kit.catalog_terms import code_candidates, code_key, fold, phrases
+from kit.catalog_terms import candidates, code_candidates, code_key, fold, phrases
 
 
 def test_fold_and_code_key():
@@ -11,3 +11,5 @@ def test_code_candidates_and_phrases():
     assert "1" not in code_candidates("quero 1 quarto")
     assert "agua verde" in phrases("Algo na Água Verde?")
     assert "casa com piscina no batel" not in phrases("uma casa com piscina no Batel")  # five words
+    text = "Oi! O AP-1234 ou a cobertura duplex no Água Verde?"
+    assert candidates(text) == (code_candidates(text), phrases(text))
