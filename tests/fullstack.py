@@ -9,7 +9,6 @@ this: its conversation server does not know where ai and notify listen.
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -40,7 +39,7 @@ from kit.context import CallContext
 from kit.dbadmin import asyncpg_dsn
 from kit.fakes.openai import FakeOpenAI, text
 from kit.fakes.providers import FakeProviders
-from kit.testing import settings_for_tests
+from kit.testing import free_port, settings_for_tests
 from notify.config import Settings as NotifySettings
 from notify.sender import Sender
 from notify.server import build as build_notify
@@ -56,12 +55,6 @@ PAYLOADS = Path(__file__).resolve().parent.parent / "services/gateway/tests/unit
 PASSWORD = "correct horse battery staple"
 OK_REPLY = "Olá! O sobrado ainda está disponível. Qual seu orçamento?"
 JSON = {"content-type": "application/json"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

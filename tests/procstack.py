@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,17 +24,11 @@ import httpx
 from kit import config, rpc
 from kit.config import CommonSettings
 from kit.context import CallContext
-from kit.testing import TEST_SECRET_KEY
+from kit.testing import TEST_SECRET_KEY, free_port
 from vellarys.tenant.v1 import tenant_pb2 as tpb
 from vellarys.tenant.v1 import tenant_pb2_grpc as tpb_grpc
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def prepare_database(database_url: str) -> None:

@@ -14,7 +14,6 @@ import asyncio
 import base64
 import json
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -43,7 +42,7 @@ from gateway.config import Settings as GatewaySettings
 from kit import db, rpc
 from kit.context import CallContext
 from kit.fakes.providers import FakeProviders
-from kit.testing import settings_for_tests
+from kit.testing import free_port, settings_for_tests
 from notify.config import Settings as NotifySettings
 from notify.server import build as build_notify
 from notify.server import components
@@ -84,13 +83,6 @@ def browser_keys() -> dict[str, str]:
         .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     )
     return {"p256dh": b64(point), "auth": b64(os.urandom(16))}
-
-
-def free_port() -> int:
-    # conversation and notify call each other: one of them needs its port before it starts.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

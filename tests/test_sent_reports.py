@@ -4,7 +4,6 @@ concurrent reports share calls, each caller gets its own answer, and a dead peer
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator
 
@@ -14,6 +13,7 @@ import pytest
 from kit import metrics, rpc
 from kit.context import CallContext
 from kit.dbadmin import asyncpg_dsn
+from kit.testing import free_port
 from notify.reports import SentReports
 from vellarys.conversation.v1 import conversation_pb2 as pb
 from vellarys.conversation.v1 import conversation_pb2_grpc as pb_grpc
@@ -85,9 +85,7 @@ async def test_concurrent_reports_share_calls_and_each_gets_its_answer(servers, 
 
 
 async def test_an_unreachable_conversation_service_fails_the_reports_without_hanging():
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # a port nothing listens on
     channel = rpc.make_channel(f"127.0.0.1:{port}", deadline=1)
     reports = SentReports(channel, 1.0, window=0.01)
     answers = await asyncio.wait_for(

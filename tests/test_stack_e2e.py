@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,16 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kit.testing import TEST_SECRET_KEY
+from kit.testing import TEST_SECRET_KEY, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SUPERADMIN = {"email": "root@vellarys.test", "password": "correct-horse-battery-staple-42"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def stack_env(data_dir: Path, **extra: str) -> dict[str, str]:

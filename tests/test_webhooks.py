@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import uuid
 from pathlib import Path
 
@@ -466,11 +465,9 @@ class TestRoutingChanges:
         from gateway.config import Settings
         from gateway.ingress import Ingress
         from gateway.limits import MemoryCounter
-        from kit.testing import settings_for_tests
+        from kit.testing import free_port, settings_for_tests
 
-        with socket.socket() as s:  # a port nothing listens on
-            s.bind(("127.0.0.1", 0))
-            dead = s.getsockname()[1]
+        dead = free_port()  # a port nothing listens on
         settings = settings_for_tests(Settings, database_url, tenant_addr=f"127.0.0.1:{dead}")
         clients = Clients.connect(settings)
         ingress = Ingress(clients, MemoryCounter(), cache_ttl=settings.channel_cache_seconds)

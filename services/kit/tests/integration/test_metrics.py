@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 
 import grpc
@@ -12,7 +11,7 @@ from prometheus_client import REGISTRY
 
 import tenant
 from kit import db, metrics, rpc
-from kit.testing import settings_for_tests
+from kit.testing import free_port, settings_for_tests
 from tenant.config import Settings
 from tenant.server import build
 from vellarys.tenant.v1 import tenant_pb2 as pb
@@ -46,9 +45,7 @@ async def test_rpcs_are_counted_by_status_and_scraped(migrated, database_url):
     assert handled("GetTenant", "NOT_FOUND") == before_missing + 1
     assert handled("GetTenant", "INVALID_ARGUMENT") == before_invalid + 1
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     metrics.serve(port)
     async with httpx.AsyncClient() as client:
         text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text

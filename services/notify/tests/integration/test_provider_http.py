@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -14,6 +13,7 @@ from contextlib import asynccontextmanager
 from opentelemetry.trace import SpanKind
 
 from kit.fakes import providers as fp
+from kit.testing import free_port
 from vellarys.notify.v1 import notify_pb2 as pb
 
 from .test_sender import meta_path, phone, send, setup
@@ -118,9 +118,7 @@ class TestBoundedAnswers:
 
 class TestUnreachable:
     async def test_a_refused_connection_is_a_retry(self, tenancy, notify_stack):
-        with socket.socket() as sock:  # a port nobody listens on
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = free_port()  # a port nobody listens on
         tenant_id, channel = await setup(tenancy, "meta")
         async with notify_stack(
             meta_graph_base_url=f"http://127.0.0.1:{port}/{fp.META_VERSION}",
