@@ -25,6 +25,7 @@ import conversation
 import notify
 import tenant
 from ai.config import Settings as AiSettings
+from ai.server import CallLog
 from ai.server import build as build_ai
 from conversation.config import Settings as ConversationSettings
 from conversation.ports import AiPort, NotifyPort
@@ -65,6 +66,7 @@ class Stack:
     providers: FakeProviders
     worker: ReplyWorker
     sender: Sender
+    ai_calls: CallLog
     tenants: Any
     super_email: str
     super_password: str
@@ -138,11 +140,13 @@ class Stack:
         return str(found)
 
     async def drain(self) -> int:
-        """Run every due reply job, then send every due delivery."""
+        """Run every due reply job, then send every due delivery; the ai's call log is written by then
+        (it writes its rows a moment after each reply, off the reply's path)."""
         runs = 0
         while await self.worker.run_once():
             runs += 1
         await self.sender.process_due()
+        await self.ai_calls.drain()
         return runs
 
 
@@ -175,12 +179,13 @@ async def full_stack(
         _, password = await bootstrap(session, tenant_settings)
     tenant_server = build_tenant(tenant_settings, engines["tenant"], port=0)
     tenant_addr = f"127.0.0.1:{tenant_server.port}"
+    ai_calls = CallLog(engines["ai"])
     ai_server = build_ai(
         settings_for_tests(
             AiSettings, database_url, openai_api_key="sk-test-not-real", openai_base_url=openai.base_url,
             ai_timeout_seconds=3, ai_breaker_failures=1000, tenant_addr=tenant_addr,
         ),
-        engines["ai"], port=0,
+        engines["ai"], port=0, calls=ai_calls,
     )  # fmt: skip
     conversation_port = free_port()
     notify_settings = settings_for_tests(
@@ -220,7 +225,7 @@ async def full_stack(
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
                 yield Stack(
-                    http, sql, openai, providers, worker, parts.sender,
+                    http, sql, openai, providers, worker, parts.sender, ai_calls,
                     tenant_pb_stub(channels["tenant"]), email, password,
                 )  # fmt: skip
     finally:
