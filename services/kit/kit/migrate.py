@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import ModuleType
 
 from alembic import command, context
 from alembic.config import Config
@@ -20,6 +22,18 @@ def alembic_config(migrations_dir: Path, url: str, schema: str) -> Config:
     cfg.attributes["url"] = url
     cfg.attributes["schema"] = schema
     return cfg
+
+
+def sibling(migration: str, name: str) -> ModuleType:
+    """Another migration of the same tree, loaded as a module (migration files are not importable by
+    name): a downgrade puts back what an earlier one created. `migration` is the caller's __file__."""
+    path = Path(migration).with_name(name)
+    service = path.parent.parent.parent.name  # services/<service>/migrations/versions/<name>
+    spec = importlib.util.spec_from_file_location(f"migration_{service}_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def upgrade(migrations_dir: Path, url: str, schema: str, revision: str = "head") -> None:

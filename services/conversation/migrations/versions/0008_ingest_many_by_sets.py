@@ -32,11 +32,9 @@ leads' and the messages' rows) reads it back in a statement of its own, which ta
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from typing import Any
-
 from alembic import op
+
+from kit.migrate import sibling
 
 revision = "0008"
 down_revision = "0007"
@@ -286,22 +284,13 @@ $fn$
 """
 
 
-def _migration(name: str) -> Any:
-    path = Path(__file__).with_name(name)
-    spec = importlib.util.spec_from_file_location(f"conversation_migration_{name[:4]}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def upgrade() -> None:
     op.execute(FUNCTION)
     # Only 0006's batch function called it.
-    op.execute(f"DROP FUNCTION {_migration('0005_ingest_function.py').SIGNATURE}")
+    op.execute(f"DROP FUNCTION {sibling(__file__, '0005_ingest_function.py').SIGNATURE}")
 
 
 def downgrade() -> None:
-    op.execute(_migration("0007_ingest_fewer_writes.py").FUNCTION)
-    loop = str(_migration("0006_ingest_many.py").FUNCTION)
+    op.execute(sibling(__file__, "0007_ingest_fewer_writes.py").FUNCTION)
+    loop = str(sibling(__file__, "0006_ingest_many.py").FUNCTION)
     op.execute(loop.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
