@@ -103,6 +103,12 @@ ROUTE_BY_TOKEN_HASH = _ROUTE + "c.webhook_token_hash = $2"
 ROUTE_BY_EXTERNAL_ID = _ROUTE + "c.external_id = $2"
 
 
+_REPLY_DATA_CHANGES = """
+SELECT d.epoch, d.everyone_at,
+    array(SELECT c.tenant_id FROM tenant.reply_data_changes c WHERE c.epoch > $1 ORDER BY c.epoch LIMIT $2)
+FROM tenant.reply_data_epoch d"""
+
+
 class ChannelRouteRepository:
     """Reads for webhook routing on a pooled connection (no ORM session, no transaction)."""
 
@@ -122,6 +128,16 @@ class ChannelRouteRepository:
             self.connection, "SELECT r.epoch, d.epoch FROM tenant.routing_epoch r, tenant.reply_data_epoch d"
         )
         return int(rows[0][0]), int(rows[0][1])
+
+    async def reply_data_changes(self, since: int, limit: int) -> tuple[int, bool, list[uuid.UUID]]:
+        """(reply-data epoch, everyone, tenants changed after `since`), read in one snapshot: the
+        tenants are those of the changes up to that epoch (migration 0006). More than `limit` tenants,
+        or a change that touched every tenant, is `everyone` with no list."""
+        rows = await db.driver_fetch(self.connection, _REPLY_DATA_CHANGES, since, limit + 1)
+        epoch, everyone_at, tenants = int(rows[0][0]), int(rows[0][1]), list(rows[0][2])
+        if since <= 0 or since > epoch or everyone_at > since or len(tenants) > limit:
+            return epoch, True, []
+        return epoch, False, tenants
 
     async def _one(self, sql: str, provider: str, key: str) -> ChannelRoute | None:
         rows = await db.driver_fetch(self.connection, sql, provider, key)

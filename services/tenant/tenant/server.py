@@ -208,6 +208,18 @@ class TenantServicer(IdentityRpcs, CatalogRpcs, SellerRpcs, PlacesRpcs, pb_grpc.
             routing, reply_data = await service.epochs(connection)
         return pb.GetRoutingEpochResponse(epoch=routing, reply_data_epoch=reply_data)
 
+    async def GetReplyDataChanges(
+        self, request: pb.GetReplyDataChangesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetReplyDataChangesResponse:
+        """Polled every second by each ai process, when the epoch moved: one read. It names tenants
+        across the platform, so no user role may ask, only a system call."""
+        authz.require(frozenset(), allow_system=True)
+        async with self.engine.connect() as connection:
+            epoch, everyone, tenants = await service.reply_data_changes(connection, request.since_epoch)
+        return pb.GetReplyDataChangesResponse(
+            reply_data_epoch=epoch, everyone=everyone, tenant_ids=[str(t) for t in tenants]
+        )
+
 
 def build(settings: Settings, engine: AsyncEngine, port: int | None = None) -> rpc.Server:
     sessions = db.session_factory(engine)

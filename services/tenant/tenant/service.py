@@ -189,6 +189,15 @@ async def epochs(connection: AsyncConnection) -> tuple[int, int]:
     return await ChannelRouteRepository(connection).epochs()
 
 
+# GetReplyDataChanges lists at most this many tenants; past it the answer is "everyone".
+REPLY_DATA_CHANGES_MAX = 1_000
+
+
+async def reply_data_changes(connection: AsyncConnection, since: int) -> tuple[int, bool, list[uuid.UUID]]:
+    """(reply-data epoch, everyone, tenants whose reply data changed after `since`)."""
+    return await ChannelRouteRepository(connection).reply_data_changes(since, REPLY_DATA_CHANGES_MAX)
+
+
 async def resolve_channel(
     connection: AsyncConnection, *, provider: str, external_id: str, webhook_token: str
 ) -> ChannelRoute:

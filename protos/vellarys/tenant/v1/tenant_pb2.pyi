@@ -160,6 +160,22 @@ class GetRoutingEpochResponse(_message.Message):
     reply_data_epoch: int
     def __init__(self, epoch: _Optional[int] = ..., reply_data_epoch: _Optional[int] = ...) -> None: ...
 
+class GetReplyDataChangesRequest(_message.Message):
+    __slots__ = ("since_epoch",)
+    SINCE_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    since_epoch: int
+    def __init__(self, since_epoch: _Optional[int] = ...) -> None: ...
+
+class GetReplyDataChangesResponse(_message.Message):
+    __slots__ = ("reply_data_epoch", "everyone", "tenant_ids")
+    REPLY_DATA_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    EVERYONE_FIELD_NUMBER: _ClassVar[int]
+    TENANT_IDS_FIELD_NUMBER: _ClassVar[int]
+    reply_data_epoch: int
+    everyone: bool
+    tenant_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, reply_data_epoch: _Optional[int] = ..., everyone: _Optional[bool] = ..., tenant_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class ResolveChannelRequest(_message.Message):
     __slots__ = ("provider", "external_id", "webhook_token")
     PROVIDER_FIELD_NUMBER: _ClassVar[int]

@@ -55,6 +55,11 @@ class TenantServiceStub:
                 request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetRoutingEpochRequest.SerializeToString,
                 response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetRoutingEpochResponse.FromString,
                 _registered_method=True)
+        self.GetReplyDataChanges = channel.unary_unary(
+                '/vellarys.tenant.v1.TenantService/GetReplyDataChanges',
+                request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetReplyDataChangesRequest.SerializeToString,
+                response_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetReplyDataChangesResponse.FromString,
+                _registered_method=True)
         self.ListChannels = channel.unary_unary(
                 '/vellarys.tenant.v1.TenantService/ListChannels',
                 request_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.ListChannelsRequest.SerializeToString,
@@ -285,6 +290,14 @@ class TenantServiceServicer:
         """A counter that moves (in the same transaction) whenever any ResolveChannel answer may have
         changed: a channel added, changed or removed, a tenant suspended or given other limits.
         Callers that cache ResolveChannel poll it to refresh at once instead of waiting for a ttl.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReplyDataChanges(self, request, context):
+        """Which tenants' reply data (AI settings, catalog, name, niche) changed after a reply-data epoch,
+        so a cache of it refreshes only those. Internal: only a call without a role (system) may ask.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -572,6 +585,11 @@ def add_TenantServiceServicer_to_server(servicer, server):
                     servicer.GetRoutingEpoch,
                     request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetRoutingEpochRequest.FromString,
                     response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetRoutingEpochResponse.SerializeToString,
+            ),
+            'GetReplyDataChanges': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReplyDataChanges,
+                    request_deserializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetReplyDataChangesRequest.FromString,
+                    response_serializer=vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetReplyDataChangesResponse.SerializeToString,
             ),
             'ListChannels': grpc.unary_unary_rpc_method_handler(
                     servicer.ListChannels,
@@ -883,6 +901,33 @@ class TenantService:
             '/vellarys.tenant.v1.TenantService/GetRoutingEpoch',
             vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetRoutingEpochRequest.SerializeToString,
             vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetRoutingEpochResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReplyDataChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vellarys.tenant.v1.TenantService/GetReplyDataChanges',
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetReplyDataChangesRequest.SerializeToString,
+            vellarys_dot_tenant_dot_v1_dot_tenant__pb2.GetReplyDataChangesResponse.FromString,
             options,
             channel_credentials,
             insecure,

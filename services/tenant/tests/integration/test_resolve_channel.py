@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 import grpc
@@ -14,6 +14,7 @@ from kit import db, rpc
 from kit.context import CallContext
 from kit.dbadmin import asyncpg_dsn
 from kit.testing import settings_for_tests
+from tenant import service
 from tenant.config import Settings
 from tenant.server import build
 from vellarys.tenant.v1 import tenant_pb2 as pb
@@ -262,6 +263,40 @@ class TestRoutingEpoch:
         assert await self.epoch(stub) == before
 
 
+async def reply_data_changes(stub, tenant_id: str) -> dict[str, Callable[[], Awaitable[object]]]:
+    """Every kind of change to what the ai service reads of a tenant, each made when called."""
+    md = admin(tenant_id)
+    product = pb.ProductInput(code="AP-1", title="Apto no Batel", neighbourhood="Batel")
+    created = (await stub.CreateProduct(pb.CreateProductRequest(product=product), metadata=md)).product
+    settings = pb.UpdateAiSettingsRequest(
+        tenant_id=tenant_id, settings=pb.AiSettings(greeting="Olá!"), fields=["greeting"]
+    )
+    # Made one at a time: a gRPC call starts as soon as it is created.
+    return {
+        "settings updated": lambda: stub.UpdateAiSettings(settings, metadata=md),
+        "settings rolled back": lambda: stub.RollbackAiSettings(
+            pb.RollbackAiSettingsRequest(tenant_id=tenant_id, version=1), metadata=md
+        ),
+        "product created": lambda: stub.CreateProduct(
+            pb.CreateProductRequest(product=pb.ProductInput(code="AP-2", title="Casa")), metadata=md
+        ),
+        "product updated": lambda: stub.UpdateProduct(
+            pb.UpdateProductRequest(
+                product_id=created.id,
+                product=pb.ProductInput(status=pb.PRODUCT_STATUS_SOLD),
+                fields=["status"],
+            ),
+            metadata=md,
+        ),
+        "product deleted": lambda: stub.DeleteProduct(
+            pb.DeleteProductRequest(product_id=created.id), metadata=md
+        ),
+        "tenant renamed": lambda: stub.UpdateTenant(
+            pb.UpdateTenantRequest(tenant_id=tenant_id, name="Outro Nome"), metadata=SUPER
+        ),
+    }
+
+
 class TestReplyDataEpoch:
     """The counter the ai service follows for what it caches: settings, catalog, niche prompt."""
 
@@ -271,36 +306,7 @@ class TestReplyDataEpoch:
 
     async def test_moves_with_every_change_a_reply_reads(self, stub):
         t = await new_tenant(stub)
-        md = admin(t.id)
-        product = pb.ProductInput(code="AP-1", title="Apto no Batel", neighbourhood="Batel")
-        created = (await stub.CreateProduct(pb.CreateProductRequest(product=product), metadata=md)).product
-        settings = pb.UpdateAiSettingsRequest(
-            tenant_id=t.id, settings=pb.AiSettings(greeting="Olá!"), fields=["greeting"]
-        )
-        # Made one at a time: a gRPC call starts as soon as it is created.
-        changes = {
-            "settings updated": lambda: stub.UpdateAiSettings(settings, metadata=md),
-            "settings rolled back": lambda: stub.RollbackAiSettings(
-                pb.RollbackAiSettingsRequest(tenant_id=t.id, version=1), metadata=md
-            ),
-            "product created": lambda: stub.CreateProduct(
-                pb.CreateProductRequest(product=pb.ProductInput(code="AP-2", title="Casa")), metadata=md
-            ),
-            "product updated": lambda: stub.UpdateProduct(
-                pb.UpdateProductRequest(
-                    product_id=created.id,
-                    product=pb.ProductInput(status=pb.PRODUCT_STATUS_SOLD),
-                    fields=["status"],
-                ),
-                metadata=md,
-            ),
-            "product deleted": lambda: stub.DeleteProduct(
-                pb.DeleteProductRequest(product_id=created.id), metadata=md
-            ),
-            "tenant renamed": lambda: stub.UpdateTenant(
-                pb.UpdateTenantRequest(tenant_id=t.id, name="Outro Nome"), metadata=SUPER
-            ),
-        }
+        changes = await reply_data_changes(stub, t.id)
         for what, change in changes.items():
             routing, before = await self.epochs(stub)
             await change()
@@ -320,3 +326,86 @@ class TestReplyDataEpoch:
             metadata=SUPER,
         )
         assert (await self.epochs(stub))[1] == before
+
+
+class TestReplyDataChanges:
+    """GetReplyDataChanges names the tenants whose reply data changed, so ai refreshes only those."""
+
+    async def changes(self, stub, since: int) -> pb.GetReplyDataChangesResponse:
+        return await stub.GetReplyDataChanges(pb.GetReplyDataChangesRequest(since_epoch=since))
+
+    async def now(self, stub) -> int:
+        return (await stub.GetRoutingEpoch(pb.GetRoutingEpochRequest(), metadata=SERVICE)).reply_data_epoch
+
+    async def test_names_only_the_tenant_that_changed(self, stub):
+        changed, other = await new_tenant(stub), await new_tenant(stub)
+        await stub.CreateProduct(
+            pb.CreateProductRequest(product=pb.ProductInput(code="B-1", title="Sala")),
+            metadata=admin(other.id),
+        )
+        for what, change in (await reply_data_changes(stub, changed.id)).items():
+            since = await self.now(stub)
+            await change()
+            answer = await self.changes(stub, since)
+            assert not answer.everyone and list(answer.tenant_ids) == [changed.id], what
+            assert answer.reply_data_epoch == await self.now(stub) > since, what
+            # Asked again from the epoch it answered: nothing new.
+            again = await self.changes(stub, answer.reply_data_epoch)
+            assert not again.everyone and list(again.tenant_ids) == [], what
+
+    async def test_lists_every_tenant_changed_since(self, stub):
+        first, second = await new_tenant(stub), await new_tenant(stub)
+        since = await self.now(stub)
+        for t in (first, second, first):
+            await stub.CreateProduct(
+                pb.CreateProductRequest(product=pb.ProductInput(code=uuid.uuid4().hex[:8], title="Lote")),
+                metadata=admin(t.id),
+            )
+        answer = await self.changes(stub, since)
+        assert sorted(answer.tenant_ids) == sorted([first.id, second.id]) and not answer.everyone
+
+    async def test_statements_that_change_nothing_read_move_nothing(self, stub, database_url):
+        t = await new_tenant(stub)
+        since = await self.now(stub)
+        owner = await asyncpg.connect(asyncpg_dsn(database_url))
+        try:
+            await owner.execute("UPDATE tenant.products SET title = title WHERE false")
+            await owner.execute("DELETE FROM tenant.ai_settings_versions WHERE false")
+            # The limits are not reply data, and a name set to itself changes nothing.
+            await owner.execute(
+                "UPDATE tenant.tenants SET name = name, leads_per_day_soft = 3 WHERE id = $1", uuid.UUID(t.id)
+            )
+        finally:
+            await owner.close()
+        assert await self.now(stub) == since
+
+    async def test_everyone_when_a_niche_changes_or_the_epoch_is_unknown(self, stub, database_url):
+        since = await self.now(stub)
+        owner = await asyncpg.connect(asyncpg_dsn(database_url))
+        try:
+            await owner.execute("UPDATE tenant.niches SET prompt_template = prompt_template WHERE id = 1")
+        finally:
+            await owner.close()
+        answer = await self.changes(stub, since)
+        assert answer.everyone and list(answer.tenant_ids) == [] and answer.reply_data_epoch > since
+        assert not (await self.changes(stub, answer.reply_data_epoch)).everyone
+        assert (await self.changes(stub, 0)).everyone  # no epoch seen yet
+        assert (await self.changes(stub, answer.reply_data_epoch + 1_000)).everyone  # a restored database
+
+    async def test_everyone_past_the_cap(self, stub, monkeypatch):
+        monkeypatch.setattr(service, "REPLY_DATA_CHANGES_MAX", 2)
+        tenants = [await new_tenant(stub) for _ in range(3)]
+        since = await self.now(stub)
+        for t in tenants[:2]:
+            await stub.UpdateTenant(pb.UpdateTenantRequest(tenant_id=t.id, name="Novo"), metadata=SUPER)
+        assert len((await self.changes(stub, since)).tenant_ids) == 2
+        await stub.UpdateTenant(pb.UpdateTenantRequest(tenant_id=tenants[2].id, name="Novo"), metadata=SUPER)
+        answer = await self.changes(stub, since)
+        assert answer.everyone and list(answer.tenant_ids) == []
+
+    async def test_no_user_role_may_ask(self, stub):
+        t = await new_tenant(stub)
+        request = pb.GetReplyDataChangesRequest(since_epoch=1)
+        for metadata in (admin(t.id), SUPER, SERVICE):
+            code = await code_of(stub.GetReplyDataChanges(request, metadata=metadata))
+            assert code == grpc.StatusCode.PERMISSION_DENIED
