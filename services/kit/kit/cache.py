@@ -26,7 +26,8 @@ least recently stored goes first.
 `expire_all()` is for a source that can say "something changed" (the gateway's channels poll
 tenant's routing epoch): every value becomes stale at once (served while its refresh runs, as
 above), every miss is forgotten, and a load that was in flight stores its answer already stale,
-since it may have read the source before the change.
+since it may have read the source before the change. `expire_where()` does the same for the keys
+it picks (the ai service's caches, when tenant says which tenants' data changed).
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ class TtlCache(Generic[K, V]):
         self._loading: dict[K, asyncio.Future[V | None]] = {}
         self._refreshes: set[asyncio.Task[None]] = set()  # strong references while they run
         self._generation = 0  # moved by expire_all: loads begun before it store stale answers
+        self._expired_loads: set[K] = set()  # loads in flight that expire_where() made stale
 
     async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V | None:
         """The value, or None when the loader said Missing. Loader errors propagate, uncached."""
@@ -115,8 +117,18 @@ class TtlCache(Generic[K, V]):
     def expire_all(self) -> None:
         """The source changed: refresh every value on its next use, forget every miss."""
         self._generation += 1
+        self._expire(list(self._entries))
+
+    def expire_where(self, changed: Callable[[K], bool]) -> None:
+        """Part of the source changed: what expire_all() does, for the keys `changed` picks only
+        (a load of one of them in flight stores its answer already stale)."""
+        self._expired_loads.update(key for key in self._loading if changed(key))
+        self._expire([key for key in self._entries if changed(key)])
+
+    def _expire(self, keys: list[K]) -> None:
         now = self._clock()
-        for key, entry in list(self._entries.items()):
+        for key in keys:
+            entry = self._entries[key]
             if entry.value is None:
                 del self._entries[key]
             else:
@@ -161,11 +173,11 @@ class TtlCache(Generic[K, V]):
         generation = self._generation
         try:
             value: V | None = await load()
-            current = generation == self._generation
+            current = generation == self._generation and key not in self._expired_loads
             self._store(key, value, jittered(self.ttl, self.jitter) if current else 0.0, self.max_stale)
         except Missing:
             value = None
-            if generation == self._generation:
+            if generation == self._generation and key not in self._expired_loads:
                 fresh = jittered(self.negative_ttl, self.jitter)
                 self._store(key, None, fresh, fresh)
         except BaseException as error:
@@ -177,6 +189,7 @@ class TtlCache(Generic[K, V]):
             raise
         finally:
             self._loading.pop(key, None)
+            self._expired_loads.discard(key)
         future.set_result(value)
         return value
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import pytest
 
@@ -200,20 +201,29 @@ async def test_expire_all_refreshes_values_on_their_next_use_and_forgets_misses(
     assert await cache.get("new", unknown) == "now known"  # the miss was forgotten
 
 
-async def load_across_expire_all(load: Loader) -> tuple[TtlCache[str, str], str | None]:
-    """A first load of "k" that is in flight when expire_all() is called: the cache and its answer."""
+EXPIRING = {
+    "expire_all": lambda cache: cache.expire_all(),
+    "expire_where": lambda cache: cache.expire_where(lambda key: key in ("k", "other")),
+}
+
+
+async def load_across(
+    load: Loader, expire: Callable[[TtlCache[str, str]], None]
+) -> tuple[TtlCache[str, str], str | None]:
+    """A first load of "k" that is in flight when `expire` picks it: the cache and its answer."""
     load.gate.clear()
     cache = cache_on(Clock())
     first = asyncio.create_task(cache.get("k", load))
     await settle()
-    cache.expire_all()
+    expire(cache)
     load.gate.set()
     return cache, await first
 
 
-async def test_a_load_in_flight_when_everything_expires_is_stored_stale():
+@pytest.mark.parametrize("expire", EXPIRING.values(), ids=EXPIRING.keys())
+async def test_a_load_in_flight_when_its_key_expires_is_stored_stale(expire):
     load = Loader("read before the change", "read after")
-    cache, first = await load_across_expire_all(load)
+    cache, first = await load_across(load, expire)
     assert first == "read before the change"
     # Served (stale) once more while the refresh reads the changed source.
     assert await cache.get("k", load) == "read before the change"
@@ -222,8 +232,33 @@ async def test_a_load_in_flight_when_everything_expires_is_stored_stale():
     assert load.calls == 2
 
 
-async def test_a_miss_loaded_across_expire_all_is_not_remembered():
+@pytest.mark.parametrize("expire", EXPIRING.values(), ids=EXPIRING.keys())
+async def test_a_miss_loaded_across_its_expiry_is_not_remembered(expire):
     load = Loader(Missing, "created meanwhile")
-    cache, first = await load_across_expire_all(load)
+    cache, first = await load_across(load, expire)
     assert first is None
     assert await cache.get("k", load) == "created meanwhile"
+
+
+async def test_expire_where_leaves_the_other_keys_fresh():
+    clock = Clock()
+    cache = cache_on(clock)
+    changed, other, unknown = Loader("v1", "v2"), Loader("o1", "o2"), Loader(Missing, "known")
+    assert await cache.get("changed", changed) == "v1"
+    assert await cache.get("other", other) == "o1"
+    assert await cache.get("unknown", unknown) is None
+    cache.expire_where(lambda key: key == "changed")
+    assert await cache.get("changed", changed) == "v1"  # served stale while it refreshes
+    await cache.wait_for_refreshes()
+    assert await cache.get("changed", changed) == "v2" and changed.calls == 2
+    assert await cache.get("other", other) == "o1" and other.calls == 1
+    assert await cache.get("unknown", unknown) is None and unknown.calls == 1  # the miss is kept
+
+
+async def test_a_load_in_flight_for_a_key_not_picked_stays_fresh():
+    load = Loader("v1", "v2")
+    cache, first = await load_across(load, lambda c: c.expire_where(lambda key: key != "k"))
+    assert first == "v1"
+    assert await cache.get("k", load) == "v1"
+    await cache.wait_for_refreshes()
+    assert load.calls == 1
