@@ -11,7 +11,7 @@ class Settings(CommonSettings):
     ai_database_url: str | None = None
     # The responders' copy of a tenant's AI settings (and the built-in one's catalog places) is
     # refreshed after half to all of this; tenant's reply-data epoch, read every
-    # ai_tenant_epoch_seconds (0: never), refreshes every copy at once when a tenant's settings or
+    # ai_tenant_epoch_seconds (0: never), refreshes a tenant's copies at once when its settings or
     # catalog change.
     ai_tenant_cache_seconds: float = Field(default=30.0, gt=0, le=3600)
     ai_tenant_epoch_seconds: float = Field(default=1.0, ge=0, le=60)

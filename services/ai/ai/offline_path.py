@@ -8,7 +8,8 @@ filled together do not all fall due together), and refreshed in the background o
 uses the previous copy meanwhile), so a busy tenant costs its lookups once per refresh, not per
 message. The settings and the catalog's places are read side by side. Catalog searches are cached for
 up to thirty seconds. The ai service follows tenant's reply-data epoch (ai.server): when it moves,
-every copy is refreshed on its next use (expire_all), so a settings or catalog change applies within
+the copies of the tenants that changed are refreshed on their next use (expire_tenants; every copy,
+expire_all, when a niche changed), so a settings or catalog change applies within
 about a second plus one reply, or within the cache time while the epoch cannot be read.
 When the tenant service is down the lead still gets an answer (built-in defaults, no suggestions).
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Set
 from dataclasses import dataclass, replace
 
 from ai import offline
@@ -92,15 +94,32 @@ class OfflineResponder:
         self._cache: dict[str, tuple[float, float, TenantData]] = {}
         self._refreshing: dict[str, asyncio.Task[None]] = {}
         self._searches: dict[tuple[str, PropertyFilters], tuple[float, list[CatalogItem]]] = {}
-        self._generation = 0  # moved by expire_all: lookups begun before it store stale copies
+        # Moved by expire_all, and per tenant by expire_tenants: lookups begun before store stale copies.
+        self._generation = 0
+        self._tenant_generations: dict[str, int] = {}
 
     def expire_all(self) -> None:
         """Tenant data changed somewhere (the reply-data epoch moved): every copy is refreshed on its
         next use (served meanwhile, as any stale copy), and every catalog search is forgotten."""
         self._generation += 1
-        now = time.monotonic()
-        self._cache = {t: (min(fresh, now), usable, data) for t, (fresh, usable, data) in self._cache.items()}
+        self._expire(set(self._cache))
         self._searches.clear()
+
+    def expire_tenants(self, tenant_ids: frozenset[str]) -> None:
+        """These tenants' data changed: what expire_all() does, for them only."""
+        for tenant_id in tenant_ids:
+            self._tenant_generations[tenant_id] = self._tenant_generations.get(tenant_id, 0) + 1
+        self._expire(tenant_ids)
+        self._searches = {k: v for k, v in self._searches.items() if k[0] not in tenant_ids}
+
+    def _expire(self, tenant_ids: Set[str]) -> None:
+        now = time.monotonic()
+        for tenant_id in tenant_ids & self._cache.keys():
+            fresh, usable, data = self._cache[tenant_id]
+            self._cache[tenant_id] = (min(fresh, now), usable, data)
+
+    def _generation_of(self, tenant_id: str) -> tuple[int, int]:
+        return self._generation, self._tenant_generations.get(tenant_id, 0)
 
     async def respond(self, request: ReplyInput) -> Generated:
         data = await self.tenant_data(request.tenant_id)
@@ -132,13 +151,13 @@ class OfflineResponder:
         hit = self._searches.get((tenant_id, filters))
         if hit is not None and hit[0] > now:
             return hit[1]
-        generation = self._generation
+        generation = self._generation_of(tenant_id)
         try:
             found = (await self.tenants.search_properties(tenant_id, filters))[:SUGGESTIONS]
         except Exception:
             log.exception("catalog search for the built-in responder failed")
             return []
-        if generation != self._generation:  # the catalog may have changed while it ran
+        if generation != self._generation_of(tenant_id):  # the catalog may have changed while it ran
             return found
         if len(self._searches) >= SEARCH_CACHE_MAX:
             self._searches = {k: v for k, v in self._searches.items() if v[0] > now}
@@ -171,7 +190,7 @@ class OfflineResponder:
             self._refreshing.pop(tenant_id, None)
 
     async def _store(self, tenant_id: str) -> TenantData:
-        generation = self._generation
+        generation = self._generation_of(tenant_id)
         data, failed = await self._load(tenant_id)
         now = time.monotonic()
         previous = self._cache.get(tenant_id)
@@ -186,7 +205,8 @@ class OfflineResponder:
             self._cache[tenant_id] = (until, until, data)
         else:
             # Read before the epoch moved: usable, but due for a refresh at once.
-            fresh_for = jittered(self.cache_seconds, JITTER) if generation == self._generation else 0.0
+            current = generation == self._generation_of(tenant_id)
+            fresh_for = jittered(self.cache_seconds, JITTER) if current else 0.0
             self._cache[tenant_id] = (now + fresh_for, now + max(STALE_MAX_SECONDS, self.cache_seconds), data)
         return data
 

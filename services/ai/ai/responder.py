@@ -89,6 +89,13 @@ class ModelResponder:
         self._trigger_terms.expire_all()
         self._matches.expire_all()
 
+    def expire_tenants(self, tenant_ids: frozenset[str]) -> None:
+        """These tenants' data changed: their settings, trigger terms and matches are read again on
+        next use (as by expire_all); the other tenants' copies stay fresh."""
+        self._tenant_settings.expire_where(tenant_ids.__contains__)
+        self._trigger_terms.expire_where(tenant_ids.__contains__)
+        self._matches.expire_where(lambda key: key[0] in tenant_ids)
+
     async def tenant_settings(self, tenant_id: str) -> TenantAiSettings:
         found = await self._tenant_settings.get(tenant_id, lambda: self.tenants.ai_settings(tenant_id))
         if found is None:  # only a loader raising Missing caches a miss; ai_settings never does

@@ -23,7 +23,7 @@ from ai.offline_path import OfflineResponder
 from ai.reply import Generated, ReplyInput, Responder
 from ai.responder import ModelResponder
 from ai.rpc_simulator import SimulatorRpcs
-from ai.tenant_port import GrpcTenantPort, TenantPort
+from ai.tenant_port import GrpcTenantPort, ReplyDataChanges, TenantPort
 from kit import db, dbstats, epoch, rpc
 from vellarys.ai.v1 import ai_pb2 as pb
 from vellarys.ai.v1 import ai_pb2_grpc as pb_grpc
@@ -174,16 +174,29 @@ def build(
 
 
 async def follow_reply_data(tenants: GrpcTenantPort, responder: Responder, every: float) -> None:
-    """Poll tenant's reply-data epoch every `every` seconds, forever; when it moves, every cached
-    copy of tenant data is refreshed on its next use."""
+    """Poll tenant's reply-data epoch every `every` seconds, forever; when it moves, the cached copies
+    of the data of the tenants that changed are refreshed on their next use (everyone's, when a
+    niche changed or too many tenants did)."""
+    seen = 0
+    last = ReplyDataChanges(0, True, frozenset())
+
+    async def read() -> int:
+        nonlocal seen, last
+        last = await tenants.reply_data_changes(seen)
+        seen = last.epoch
+        return last.epoch
 
     def changed() -> None:
-        tenants.expire_all()
+        if last.everyone:
+            tenants.expire_all()
         if isinstance(responder, OfflineResponder | ModelResponder):
-            responder.expire_all()
+            if last.everyone:
+                responder.expire_all()
+            else:
+                responder.expire_tenants(last.tenant_ids)
 
     await epoch.follow(
-        tenants.reply_data_epoch,
+        read,
         changed,
         every,
         what="reply-data epoch",

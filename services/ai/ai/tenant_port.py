@@ -201,17 +201,27 @@ def decode_settings(
     )
 
 
+@dataclass(frozen=True)
+class ReplyDataChanges:
+    """GetReplyDataChanges' answer: the epoch now, and whose cached data is due for a refresh."""
+
+    epoch: int
+    everyone: bool
+    tenant_ids: frozenset[str]
+
+
 class GrpcTenantPort:
     def __init__(self, stub: tpb_grpc.TenantServiceStub) -> None:
         self.stub = stub
         self._niches: dict[int, str] = {}
         self._niches_at = 0.0
 
-    async def reply_data_epoch(self) -> int:
-        """tenant's counter that moves whenever settings, catalogs or niches may have changed."""
-        with acting_for("", role=SERVICE_ROLE):
-            reply = await self.stub.GetRoutingEpoch(tpb.GetRoutingEpochRequest())
-        return int(reply.reply_data_epoch)
+    async def reply_data_changes(self, since: int) -> ReplyDataChanges:
+        """tenant's reply-data epoch, which moves whenever settings, catalogs or niches may have
+        changed, and whose data changed after `since` (0: none seen yet, so everyone's)."""
+        with acting_for("", role=""):  # a system call: it names tenants across the platform
+            reply = await self.stub.GetReplyDataChanges(tpb.GetReplyDataChangesRequest(since_epoch=since))
+        return ReplyDataChanges(int(reply.reply_data_epoch), reply.everyone, frozenset(reply.tenant_ids))
 
     def expire_all(self) -> None:
         """The reply-data epoch moved: read the niches again on next use."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import time
@@ -498,9 +499,11 @@ class SettingsCounting(GrpcTenantPort):
     def __init__(self, stub: tpb_grpc.TenantServiceStub) -> None:
         super().__init__(stub)
         self.settings_reads = 0
+        self.reads_of: collections.Counter[str] = collections.Counter()
 
     async def ai_settings(self, tenant_id: str) -> TenantAiSettings:
         self.settings_reads += 1
+        self.reads_of[tenant_id] += 1
         return await super().ai_settings(tenant_id)
 
 
@@ -690,6 +693,36 @@ class TestTenantSettings:
             finally:
                 follower.cancel()
         assert tenants.settings_reads <= 3
+
+    async def test_another_tenants_change_leaves_this_tenants_copy_alone(
+        self, database_url, fake, tenant_stub
+    ):
+        """tenant names the tenant whose data changed: only its copy is read again, the others stay
+        (with one counter for all, every tenant's settings were read again)."""
+        fake.clear()
+        quiet = await prompted_tenant(tenant_stub, "Você é o Caio. PROMPT-QUIETO.")
+        edited = await prompted_tenant(tenant_stub, "Você é o Caio. PROMPT-ANTES.")
+        tenants = SettingsCounting(tenant_stub)
+        async with model_responder(database_url, fake, tenants, cache=300) as responder:
+            for tid in (quiet, edited):
+                await responder.respond(lead_says(tid, "oi"))
+            follower = asyncio.create_task(follow_reply_data(tenants, responder, 0.05))
+            try:
+                await asyncio.sleep(0.2)  # the follower has read the epoch as it was
+                await set_prompt(tenant_stub, edited, "Você é o Caio. PROMPT-DEPOIS.")
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + 3
+                while "PROMPT-DEPOIS" not in fake.requests[-1].text():
+                    assert loop.time() < deadline, "the edited prompt never reached the model"
+                    await asyncio.sleep(0.05)
+                    await responder.respond(lead_says(edited, "oi"))
+                await asyncio.sleep(0.2)  # more polls: the epoch stays where the edit left it
+                await responder.respond(lead_says(quiet, "oi"))
+                await responder.respond(lead_says(quiet, "oi"))
+            finally:
+                follower.cancel()
+        assert "PROMPT-QUIETO" in fake.requests[-1].text()
+        assert tenants.reads_of[quiet] == 1 and tenants.reads_of[edited] >= 2
 
     async def test_the_shared_tool_schemas_leave_a_model_call_unchanged(
         self, database_url, fake, tenant_stub, tenant_id

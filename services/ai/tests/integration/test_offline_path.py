@@ -211,17 +211,21 @@ class Counting:
     def __init__(self, port: GrpcTenantPort) -> None:
         self.port = port
         self.calls: list[str] = []
+        self.tenants: list[str] = []  # the tenant of each call
 
     async def ai_settings(self, tenant_id: str) -> Any:
         self.calls.append("ai_settings")
+        self.tenants.append(tenant_id)
         return await self.port.ai_settings(tenant_id)
 
     async def catalog_places(self, tenant_id: str) -> Any:
         self.calls.append("catalog_places")
+        self.tenants.append(tenant_id)
         return await self.port.catalog_places(tenant_id)
 
     async def search_properties(self, tenant_id: str, filters: Any) -> Any:
         self.calls.append("search_properties")
+        self.tenants.append(tenant_id)
         return await self.port.search_properties(tenant_id, filters)
 
     async def match_triggers(self, tenant_id: str, text: str) -> Any:
@@ -294,6 +298,33 @@ class TestTenantDataCache:
                 await asyncio.sleep(0.05)
         finally:
             follower.cancel()
+
+    async def test_another_tenants_change_leaves_this_tenants_copies_alone(self, tenant_stub):
+        quiet = await create_tenant(tenant_stub, "Imobiliária Quieta", [item("AP-501", 500_000)])
+        edited = await create_tenant(tenant_stub, "Imobiliária Edita", [item("AP-601", 500_000)])
+        tenants = GrpcTenantPort(tenant_stub)
+        counting = Counting(tenants)
+        responder = OfflineResponder(counting, cache_seconds=300)
+        asks = "quero comprar apartamento no Batel"
+        for tid in (quiet, edited):
+            await responder.respond(lead_says(tid, asks))
+        follower = asyncio.create_task(follow_reply_data(tenants, responder, 0.05))
+        try:
+            await asyncio.sleep(0.2)  # the follower has read the epoch as it was
+            await tenant_stub.CreateProduct(
+                tpb.CreateProductRequest(tenant_id=edited, product=item("AP-602", 400_000)),
+                metadata=admin(edited),
+            )
+            deadline = asyncio.get_running_loop().time() + 3
+            while "AP-602" not in (await responder.respond(lead_says(edited, asks))).text:
+                assert asyncio.get_running_loop().time() < deadline, "the new listing never showed"
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.2)
+            assert "AP-501" in (await responder.respond(lead_says(quiet, asks))).text
+        finally:
+            follower.cancel()
+        # The quiet tenant's settings, places and search: each read once, before the change.
+        assert counting.tenants.count(quiet) == 3
 
     async def test_copies_filled_together_go_stale_apart_within_the_cache_time(self, tenant_stub):
         """A restart or a burst over many tenants must not make every refresh fall due at once."""
