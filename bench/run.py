@@ -33,7 +33,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,8 @@ import asyncpg
 import cpu
 import httpx
 import replypath
+
+from kit.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PAYLOADS = ROOT / "services/gateway/tests/unit/providers/payloads"
@@ -111,12 +112,6 @@ BURST_TABLES = (
 SERVICES = ("gateway", "tenant", "conversation", "ai", "notify")
 # BENCH_ONLY=reply runs the reply-path phase alone; BENCH_ONLY=ingest phases 1-3 only.
 ONLY = os.environ.get("BENCH_ONLY", "")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def say(text: str) -> None:

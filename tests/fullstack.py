@@ -40,7 +40,8 @@ from kit.context import CallContext
 from kit.dbadmin import asyncpg_dsn
 from kit.fakes.openai import FakeOpenAI, text
 from kit.fakes.providers import FakeProviders
-from kit.testing import free_port, settings_for_tests
+from kit.ports import free_port
+from kit.testing import settings_for_tests
 from notify.config import Settings as NotifySettings
 from notify.sender import Sender
 from notify.server import build as build_notify

@@ -24,7 +24,8 @@ import httpx
 from kit import config, rpc
 from kit.config import CommonSettings
 from kit.context import CallContext
-from kit.testing import TEST_SECRET_KEY, free_port
+from kit.ports import free_port
+from kit.testing import TEST_SECRET_KEY
 from vellarys.tenant.v1 import tenant_pb2 as tpb
 from vellarys.tenant.v1 import tenant_pb2_grpc as tpb_grpc
 

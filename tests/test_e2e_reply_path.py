@@ -42,7 +42,8 @@ from gateway.config import Settings as GatewaySettings
 from kit import db, rpc
 from kit.context import CallContext
 from kit.fakes.providers import FakeProviders
-from kit.testing import free_port, settings_for_tests
+from kit.ports import free_port
+from kit.testing import settings_for_tests
 from notify.config import Settings as NotifySettings
 from notify.server import build as build_notify
 from notify.server import components

@@ -13,7 +13,7 @@ import pytest
 from kit import metrics, rpc
 from kit.context import CallContext
 from kit.dbadmin import asyncpg_dsn
-from kit.testing import free_port
+from kit.ports import free_port
 from notify.reports import SentReports
 from vellarys.conversation.v1 import conversation_pb2 as pb
 from vellarys.conversation.v1 import conversation_pb2_grpc as pb_grpc

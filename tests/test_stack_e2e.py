@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kit.testing import TEST_SECRET_KEY, free_port
+from kit.ports import free_port
+from kit.testing import TEST_SECRET_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 SUPERADMIN = {"email": "root@vellarys.test", "password": "correct-horse-battery-staple-42"}

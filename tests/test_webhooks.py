@@ -465,7 +465,8 @@ class TestRoutingChanges:
         from gateway.config import Settings
         from gateway.ingress import Ingress
         from gateway.limits import MemoryCounter
-        from kit.testing import free_port, settings_for_tests
+        from kit.ports import free_port
+        from kit.testing import settings_for_tests
 
         dead = free_port()  # a port nothing listens on
         settings = settings_for_tests(Settings, database_url, tenant_addr=f"127.0.0.1:{dead}")

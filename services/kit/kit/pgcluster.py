@@ -52,6 +52,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from kit.ports import free_port
+
 log = logging.getLogger(__name__)
 
 PORT_FILE = "vellarys-port"
@@ -312,7 +314,7 @@ class LocalCluster:
             return recorded
         if recorded is not None:
             log.info("recorded port %d is taken, picking another", recorded)
-        return _pick_free_port()
+        return free_port()  # below the outgoing range, so no connection takes it before we bind
 
     def _write_settings(self, port: int, runas: _RunAs | None) -> None:
         durable = "off" if self.throwaway else "on"
@@ -554,15 +556,6 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def _pick_free_port() -> int:
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            port: int = sock.getsockname()[1]
-        if port != SYSTEM_PORT:
-            return port
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,8 @@ from prometheus_client import REGISTRY
 
 import tenant
 from kit import db, metrics, rpc
-from kit.testing import free_port, settings_for_tests
+from kit.ports import free_port
+from kit.testing import settings_for_tests
 from tenant.config import Settings
 from tenant.server import build
 from vellarys.tenant.v1 import tenant_pb2 as pb

@@ -1,6 +1,6 @@
 import socket
 
-from kit.testing import _ephemeral_low, free_port
+from kit.ports import _ephemeral_low, free_port
 
 
 def test_ports_are_free_distinct_and_below_the_outgoing_range():

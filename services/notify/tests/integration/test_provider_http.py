@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from opentelemetry.trace import SpanKind
 
 from kit.fakes import providers as fp
-from kit.testing import free_port
+from kit.ports import free_port
 from vellarys.notify.v1 import notify_pb2 as pb
 
 from .test_sender import meta_path, phone, send, setup
