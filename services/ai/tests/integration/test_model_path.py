@@ -549,6 +549,20 @@ async def set_prompt(tenant_stub: tpb_grpc.TenantServiceStub, tid: str, prompt: 
     )
 
 
+async def edit_until_the_model_sees_it(
+    tenant_stub: tpb_grpc.TenantServiceStub, responder: ModelResponder, fake: FakeOpenAI, tid: str
+) -> None:
+    """Edit the tenant's prompt (PROMPT-DEPOIS), then reply for it until the model sees the edit
+    (within 3 s)."""
+    await set_prompt(tenant_stub, tid, "Você é o Caio. PROMPT-DEPOIS.")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 3
+    while "PROMPT-DEPOIS" not in fake.requests[-1].text():
+        assert loop.time() < deadline, "the edited prompt never reached the model"
+        await asyncio.sleep(0.05)
+        await responder.respond(lead_says(tid, "oi"))
+
+
 @contextlib.asynccontextmanager
 async def model_responder(
     database_url: str, fake: FakeOpenAI, tenants: GrpcTenantPort, cache: float
@@ -683,13 +697,7 @@ class TestTenantSettings:
             follower = asyncio.create_task(follow_reply_data(tenants, responder, 0.05))
             try:
                 await asyncio.sleep(0.2)  # the follower has read the epoch as it was
-                await set_prompt(tenant_stub, tid, "Você é o Caio. PROMPT-DEPOIS.")
-                loop = asyncio.get_running_loop()
-                deadline = loop.time() + 3
-                while "PROMPT-DEPOIS" not in fake.requests[-1].text():
-                    assert loop.time() < deadline, "the edited prompt never reached the model"
-                    await asyncio.sleep(0.05)
-                    await responder.respond(lead_says(tid, "oi"))
+                await edit_until_the_model_sees_it(tenant_stub, responder, fake, tid)
             finally:
                 follower.cancel()
         assert tenants.settings_reads <= 3
@@ -709,13 +717,7 @@ class TestTenantSettings:
             follower = asyncio.create_task(follow_reply_data(tenants, responder, 0.05))
             try:
                 await asyncio.sleep(0.2)  # the follower has read the epoch as it was
-                await set_prompt(tenant_stub, edited, "Você é o Caio. PROMPT-DEPOIS.")
-                loop = asyncio.get_running_loop()
-                deadline = loop.time() + 3
-                while "PROMPT-DEPOIS" not in fake.requests[-1].text():
-                    assert loop.time() < deadline, "the edited prompt never reached the model"
-                    await asyncio.sleep(0.05)
-                    await responder.respond(lead_says(edited, "oi"))
+                await edit_until_the_model_sees_it(tenant_stub, responder, fake, edited)
                 await asyncio.sleep(0.2)  # more polls: the epoch stays where the edit left it
                 await responder.respond(lead_says(quiet, "oi"))
                 await responder.respond(lead_says(quiet, "oi"))
