@@ -170,6 +170,22 @@ class TestReplyJob:
         # The fallback message itself went out: the delivery step shows it, after the broken link.
         assert step(d, "delivery")["facts"].get("status") == "sent"
 
+    async def test_model_failure_without_its_call_log_row_is_still_ai_fallback(self, stack, tenant):
+        """ai writes its call log a moment after each reply, and a crash loses that moment's rows:
+        the reply job's own record then says the model failed (not that ai did not answer)."""
+        stack.openai.default = fake_openai.status(500)
+        try:
+            lead = await tenant.lead_says(phone())
+            await stack.drain()
+        finally:
+            stack.openai.default = fake_openai.text("Olá!")
+        job_id = step(await tenant.diagnose(lead), "reply_job")["facts"]["job_id"]
+        assert await stack.sql.execute("DELETE FROM ai.calls WHERE job_id = $1", job_id) == "DELETE 1"
+        d = await tenant.diagnose(lead)
+        assert d["verdict"] == "ai_fallback" and d["broken_step"] == "ai", d
+        assert step(d, "ai")["facts"]["outcome"] == "fallback"
+        assert "The model failed (fallback)" in d["advice"]
+
     async def test_window_closed_is_job_failed(self, stack, tenant):
         stack.openai.default = fake_openai.status(500)
         try:

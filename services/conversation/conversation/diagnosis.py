@@ -17,7 +17,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversation import authz, errors
-from conversation.domain import job_message_id
+from conversation.domain import MODEL_FAILED_PREFIX, job_message_id
 from conversation.leads import optional_id
 from conversation.models import Lead, Message, MessageStatusEvent, ReplyJob
 from conversation.repository import LeadRepository
@@ -230,7 +230,14 @@ def _ai(s: Stored, calls: list[AiCall]) -> Step:
     job = s.job
     if not calls:
         if job is not None and job.status == "retry_wait":
-            facts = {"last_error": job.last_error or ""}
+            error = job.last_error or ""
+            if error.startswith(MODEL_FAILED_PREFIX):
+                # ai answered with the fallback, and its call log row is not there (written a moment
+                # after the reply, or lost with a crash): the job's own record says the model failed.
+                facts = {"outcome": error.removeprefix(MODEL_FAILED_PREFIX), "last_error": error}
+                summary = f"the model failed ({facts['outcome']})"
+                return Step("ai", "broken", summary, job.updated_at, facts, "ai_fallback")
+            facts = {"last_error": error}
             return Step("ai", "broken", "the ai service did not answer", None, facts, "ai_unavailable")
         return Step("ai", "skipped", "no AI call for this message")
     last = calls[-1]

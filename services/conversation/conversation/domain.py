@@ -111,6 +111,9 @@ def soft_hits(limits: Limits, leads: str) -> tuple[str, ...]:
 STATUS_RANK = {"queued": 10, "sent": 20, "failed": 25, "delivered": 30, "read": 40, "played": 50}
 LEAD_STATUSES = ("new", "qualified", "in_progress", "won", "lost", "opted_out")
 HUMAN_FROM_PHONE = "human_message_from_phone"
+# A reply job's last_error when the model failed and ai answered with the fallback: this, then ai's
+# outcome ("model fallback"). The diagnosis reads it when ai's call log has no row for the reply.
+MODEL_FAILED_PREFIX = "model "
 
 
 def clean(value: str) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from conversation import events as live
 from conversation.domain import (
     AI_HANDOFF,
+    MODEL_FAILED_PREFIX,
     WINDOW,
     WINDOW_CLOSED,
     Outgoing,
@@ -336,9 +337,10 @@ async def _failed_model(
     session: AsyncSession, job: Claimed, snap: Snapshot, reply: AiReply, policy: Policy
 ) -> tuple[str, list[Outgoing]]:
     jobs = ReplyJobRepository(session)
+    error = MODEL_FAILED_PREFIX + reply.outcome
     if not snap.window_open:
         await change_owner(session, snap.conversation.row(), "nobody", None, WINDOW_CLOSED, actor="system")
-        await jobs.finish(job.id, "failed", outcome=WINDOW_CLOSED, last_error=f"model {reply.outcome}")
+        await jobs.finish(job.id, "failed", outcome=WINDOW_CLOSED, last_error=error)
         return WINDOW_CLOSED, []
     outgoing: list[Outgoing] = []
     if not job.fallback_sent:
@@ -351,7 +353,7 @@ async def _failed_model(
         stored = await _store(session, job, snap, reply.text, "fallback", reply.outcome)
         outgoing = [stored] if stored else []
     delay = retry_delay(job.attempts, policy.retry_first, policy.retry_cap)
-    await jobs.retry_later(job.id, job.conversation_id, delay, f"model {reply.outcome}", True)
+    await jobs.retry_later(job.id, job.conversation_id, delay, error, True)
     return "retry_later", outgoing
 
 
