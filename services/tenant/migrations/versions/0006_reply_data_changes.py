@@ -42,8 +42,8 @@ EVENTS = {
     "UPDATE": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
     "DELETE": "REFERENCING OLD TABLE AS old_rows",
 }
-TRUNCATED = ("products", "ai_settings_versions", "tenants")
-# 0005's triggers these replace (its niches trigger stays, with the everyone function).
+# The tables whose 0005 trigger is replaced by the per-tenant ones above and one for TRUNCATE, which
+# concerns everyone. (0005's niches trigger is made again, on the everyone function.)
 REPLACED = ("products", "ai_settings_versions", "tenants")
 
 FUNCTIONS = (
@@ -137,7 +137,7 @@ def upgrade() -> None:
             f"CREATE TRIGGER tenants_reply_data_{event.lower()} AFTER {event} ON tenants"
             f" {EVENTS[event]} FOR EACH STATEMENT EXECUTE FUNCTION reply_data_bump_tenants()"
         )
-    for table in TRUNCATED:
+    for table in REPLACED:
         op.execute(
             f"CREATE TRIGGER {table}_reply_data_truncate AFTER TRUNCATE ON {table}"
             " FOR EACH STATEMENT EXECUTE FUNCTION reply_data_bump_everyone()"
@@ -155,7 +155,7 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER {table}_reply_data_{event.lower()} ON {table}")
     for event in ("UPDATE", "DELETE"):
         op.execute(f"DROP TRIGGER tenants_reply_data_{event.lower()} ON tenants")
-    for table in TRUNCATED:
+    for table in REPLACED:
         op.execute(f"DROP TRIGGER {table}_reply_data_truncate ON {table}")
     op.execute("DROP TRIGGER niches_reply_data_epoch ON niches")
     for table, on in sibling(__file__, "0005_reply_data_epoch.py").TRIGGERS.items():

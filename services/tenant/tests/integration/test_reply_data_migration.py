@@ -57,5 +57,14 @@ async def test_reply_data_migration_goes_down_and_up_again(migrated, database_ur
         await sql.execute("UPDATE tenant.tenants SET name = name || '.' WHERE id = $1", tenant_id)
         assert await moved_by(renamed) == (0, False)  # the same name: nothing a reply reads
         assert await moved_by("UPDATE tenant.tenants SET name = name || '!' WHERE id = $1") == (1, True)
+        # A TRUNCATE names no rows: it concerns every tenant (rolled back, so the table keeps its rows).
+        tx = sql.transaction()
+        await tx.start()
+        try:
+            await sql.execute("TRUNCATE tenant.ai_settings_versions")
+            epoch, everyone_at = await sql.fetchrow("SELECT epoch, everyone_at FROM tenant.reply_data_epoch")
+            assert everyone_at == epoch
+        finally:
+            await tx.rollback()
     finally:
         await sql.close()
