@@ -6,6 +6,7 @@ the model and the provider are fakes over HTTP that the tests make fail.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -144,6 +145,16 @@ class TestLeadAndOwner:
         assert "return to AI" in d["advice"]
 
 
+@contextlib.contextmanager
+def model_down(stack):
+    """The fake model answers 500 inside the block, "Olá!" again after it."""
+    stack.openai.default = fake_openai.status(500)
+    try:
+        yield
+    finally:
+        stack.openai.default = fake_openai.text("Olá!")
+
+
 class TestReplyJob:
     async def test_pending_job_says_when(self, stack, tenant):
         lead = await tenant.lead_says(phone())
@@ -156,12 +167,9 @@ class TestReplyJob:
         assert (await tenant.diagnose(lead))["verdict"] == "ok"
 
     async def test_model_failure_is_ai_fallback(self, stack, tenant):
-        stack.openai.default = fake_openai.status(500)
-        try:
+        with model_down(stack):
             lead = await tenant.lead_says(phone())
             await stack.drain()
-        finally:
-            stack.openai.default = fake_openai.text("Olá!")
         d = await tenant.diagnose(lead)
         assert d["verdict"] == "ai_fallback" and d["broken_step"] == "ai", d
         ai = step(d, "ai")
@@ -173,12 +181,9 @@ class TestReplyJob:
     async def test_model_failure_without_its_call_log_row_is_still_ai_fallback(self, stack, tenant):
         """ai writes its call log a moment after each reply, and a crash loses that moment's rows:
         the reply job's own record then says the model failed (not that ai did not answer)."""
-        stack.openai.default = fake_openai.status(500)
-        try:
+        with model_down(stack):
             lead = await tenant.lead_says(phone())
             await stack.drain()
-        finally:
-            stack.openai.default = fake_openai.text("Olá!")
         job_id = step(await tenant.diagnose(lead), "reply_job")["facts"]["job_id"]
         assert await stack.sql.execute("DELETE FROM ai.calls WHERE job_id = $1", job_id) == "DELETE 1"
         d = await tenant.diagnose(lead)
@@ -187,8 +192,7 @@ class TestReplyJob:
         assert "The model failed (fallback)" in d["advice"]
 
     async def test_window_closed_is_job_failed(self, stack, tenant):
-        stack.openai.default = fake_openai.status(500)
-        try:
+        with model_down(stack):
             lead = await tenant.lead_says(phone())
             await stack.drain()
             # A day later the model is still down: the 24 h window has closed.
@@ -200,8 +204,6 @@ class TestReplyJob:
                 "UPDATE conversation.reply_jobs SET run_after = now() WHERE lead_id = $1", uuid.UUID(lead)
             )
             await stack.drain()
-        finally:
-            stack.openai.default = fake_openai.text("Olá!")
         d = await tenant.diagnose(lead)
         assert d["verdict"] == "job_failed", d
         assert step(d, "reply_job")["facts"]["outcome"] == "model_unavailable_window_closed"
