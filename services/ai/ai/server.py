@@ -177,13 +177,11 @@ async def follow_reply_data(tenants: GrpcTenantPort, responder: Responder, every
     """Poll tenant's reply-data epoch every `every` seconds, forever; when it moves, the cached copies
     of the data of the tenants that changed are refreshed on their next use (everyone's, when a
     niche changed or too many tenants did)."""
-    seen = 0
-    last = ReplyDataChanges(0, True, frozenset())
+    last = ReplyDataChanges(0, True, frozenset())  # the last answer: its epoch is the one seen
 
     async def read() -> int:
-        nonlocal seen, last
-        last = await tenants.reply_data_changes(seen)
-        seen = last.epoch
+        nonlocal last
+        last = await tenants.reply_data_changes(last.epoch)
         return last.epoch
 
     def changed() -> None:
