@@ -325,11 +325,10 @@ def rule_handoff(request: ReplyInput, tenant: TenantAiSettings, score: int) -> s
     pending = pending_lead_text(request)
     if rules.on_human_request and (asked := handoff_request(pending)):
         return f"o lead pediu para falar com uma pessoa: “{asked}”"
-    for keyword in rules.keywords:
-        if keyword.strip() and re.search(
-            rf"\b{re.escape(fold_letters(keyword.strip()))}\b", fold_letters(pending)
-        ):
-            return f"palavra-chave de transferência: “{keyword.strip()}”"
+    folded = fold_letters(pending)
+    for keyword in filter(None, (k.strip() for k in rules.keywords)):
+        if re.search(rf"\b{re.escape(fold_letters(keyword))}\b", folded):
+            return f"palavra-chave de transferência: “{keyword}”"
     if rules.score_threshold and score >= rules.score_threshold:
         return f"pontuação {score} atingiu o limite de {rules.score_threshold}"
     return None
