@@ -258,7 +258,7 @@ async def seed_catalog(stub: Any, tenant_id: str, n: int, admin: Any) -> str:
 def plan(channels: list[dict[str, str]], port: int, path: Path) -> None:
     """The load generator's templates, taken in turn: one per channel; and where the channel's tenant
     has a catalog, one in LISTING_EVERY names a listing of it."""
-    templates = [*_templates(channels)]
+    templates = _templates(channels)
     naming = [{**c, "text": f"Olá! Tenho interesse no imóvel {c['listing']}, ainda está disponível?"}
               for c in channels if c.get("listing")]  # fmt: skip
     if naming:
